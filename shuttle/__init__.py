@@ -1,0 +1,3 @@
+"""Shuttle: indirect communication and shuttle mediation for restorative justice."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,129 @@
+"""Who may see or do what: the ONLY place that decides visibility.
+
+Every lookup answers with the object or raises ``NotFound``; the same answer for something
+that does not exist and for something the caller may not know exists (rule 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from shuttle.errors import Forbidden, NotFound
+from shuttle.models import Assignment, Case, Delivery, Item, Participant
+from shuttle.policies import PRACTITIONER_ROLES
+from shuttle.runtime import Tx
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in caller: their account, role and, for a participant, their case record."""
+
+    user_id: str
+    role: str
+    participant_id: str | None = None
+    case_id: str | None = None
+
+    @property
+    def is_practitioner(self) -> bool:
+        """Facilitators of every grade, and case supervisors."""
+        return self.role in PRACTITIONER_ROLES
+
+    @property
+    def is_participant(self) -> bool:
+        """A person harmed, a person responsible, a supporter or another participant."""
+        return self.role == "participant" and self.participant_id is not None
+
+
+def require(tx: Tx, actor: Actor, permission: str) -> None:
+    """Raise ``Forbidden`` unless the actor's role may attempt ``permission`` at all."""
+    if not tx.policies.can(actor.role, permission):
+        raise Forbidden("Your account cannot do this.")
+
+
+async def assignment(tx: Tx, actor: Actor, case_id: str) -> Assignment:
+    """The caller's active, conflict-free place on the case (rule 6), or NotFound."""
+    if not actor.is_practitioner:
+        raise NotFound()
+    query = select(Assignment).where(
+        Assignment.case_id == case_id,
+        Assignment.user_id == actor.user_id,
+        Assignment.active == True,  # noqa: E712
+        Assignment.conflict_declared == False,  # noqa: E712
+    )
+    found = (await tx.session.exec(query)).one_or_none()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+async def worked_case(tx: Tx, actor: Actor, case_id: str) -> tuple[Case, Assignment]:
+    """A case the caller works on, with their assignment; NotFound for any other."""
+    place = await assignment(tx, actor, case_id)
+    case = await tx.session.get(Case, case_id)
+    if case is None:
+        raise NotFound()
+    return case, place
+
+
+async def own_participant(tx: Tx, actor: Actor) -> Participant:
+    """The caller's own participant record."""
+    if not actor.is_participant:
+        raise Forbidden("Only participants have this.")
+    participant = await tx.session.get(Participant, actor.participant_id)
+    if participant is None:
+        raise NotFound()
+    return participant
+
+
+async def case_participant(tx: Tx, case_id: str, participant_id: str) -> Participant:
+    """A participant of ``case_id`` (the caller's right to the case is checked before)."""
+    participant = await tx.session.get(Participant, participant_id)
+    if participant is None or participant.case_id != case_id:
+        raise NotFound()
+    return participant
+
+
+@dataclass(frozen=True)
+class ItemAccess:
+    """How the caller may see an item: as its author, its recipient, or its practitioner."""
+
+    item: Item
+    as_author: bool = False
+    delivery: Delivery | None = None
+    assignment: Assignment | None = None
+
+
+async def item(tx: Tx, actor: Actor, item_id: str) -> ItemAccess:
+    """The item as the caller may see it, or NotFound."""
+    found = await tx.session.get(Item, item_id)
+    if found is None:
+        raise NotFound()
+    if actor.is_participant:
+        if found.author_participant_id == actor.participant_id:
+            return ItemAccess(found, as_author=True)
+        query = select(Delivery).where(
+            Delivery.item_id == item_id, Delivery.recipient_id == actor.participant_id
+        )
+        delivery = (await tx.session.exec(query)).one_or_none()
+        if delivery is not None:
+            return ItemAccess(found, delivery=delivery)
+        raise NotFound()
+    if actor.is_practitioner:
+        return ItemAccess(found, assignment=await assignment(tx, actor, found.case_id))
+    raise NotFound()
+
+
+async def authored_item(tx: Tx, actor: Actor, item_id: str) -> Item:
+    """An item the caller may change as its author (or wrote for a participant), or NotFound.
+
+    A practitioner who wrote an item on a participant's behalf keeps it while they remain on
+    the case; the participant themself always may.
+    """
+    access = await item(tx, actor, item_id)
+    if access.as_author:
+        return access.item
+    if access.assignment is not None and access.item.written_by == actor.user_id:
+        return access.item
+    raise NotFound()

@@ -1,0 +1,81 @@
+"""The few things every handler does: find the runtime, the caller, and the body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from shuttle.access import Actor
+from shuttle.accounts import authenticate
+from shuttle.errors import Invalid, Malformed, NotSignedIn, TooLarge
+from shuttle.runtime import Runtime
+
+RUNTIME = web.AppKey("runtime", Runtime)
+ACTOR = "shuttle.actor"
+ModelT = TypeVar("ModelT")
+
+
+def runtime(request: web.Request) -> Runtime:
+    """The running service's resources."""
+    return request.app[RUNTIME]
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The bearer token of the request, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def signed_in(request: web.Request) -> Actor:
+    """The caller, from their bearer token; NotSignedIn without a valid one."""
+    if ACTOR in request:
+        actor: Actor = request[ACTOR]
+        return actor
+    token = bearer_token(request)
+    if token is None or len(token) > 512:
+        raise NotSignedIn("Sign in first.", code="not_signed_in")
+    actor = await authenticate(runtime(request), token)
+    request[ACTOR] = actor
+    return actor
+
+
+async def body(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The request body as ``model``: 400 if it is not a JSON object, 422 if it is invalid."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise TooLarge("The request is too large.") from exc
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Malformed("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise Malformed("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as exc:
+        fields = {
+            ".".join(str(p) for p in error["loc"]) or "body": error["msg"] for error in exc.errors()
+        }
+        names = ", ".join(fields)
+        raise Invalid(
+            f"Some fields are not right: {names}.", code="invalid_fields", fields=fields
+        ) from exc
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

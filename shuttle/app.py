@@ -1,0 +1,36 @@
+"""create_app(settings): the aiohttp application. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from shuttle import middleware, routes
+from shuttle.api.http import RUNTIME
+from shuttle.bootstrap import open_runtime
+from shuttle.passwords import dummy_hash
+from shuttle.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    runtime = open_runtime(app[SETTINGS])
+    app[RUNTIME] = runtime
+    # Built once now, so the first unknown-account sign-in costs no more than any other.
+    dummy_hash()
+    yield
+    await runtime.db.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The application for ``settings``; its database and keys open on start-up."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[middleware.headers, middleware.errors],
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_runtime)
+    routes.add_routes(app)
+    return app

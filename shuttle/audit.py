@@ -1,0 +1,204 @@
+"""The audit log: one entry per state change, in the same transaction, as leaves of a Merkle tree.
+
+Entries hold ids, codes and digests, never message text. Leaves and nodes are hashed as
+RFC 9162 says; the tree head (size, root) is signed with the service's Ed25519 key in the
+C2SP checkpoint form, so an auditor who keeps a copy can later see that the log only grew.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import select
+
+from shuttle.crypto import verify_signature
+from shuttle.merkle import Frontier, empty_root, leaf_hash
+from shuttle.models import AuditEntry, AuditHead
+from shuttle.runtime import Tx
+
+ORIGIN = "shuttle.audit/v1"
+
+
+class AuditAction(StrEnum):
+    """Every kind of recorded change, as ``source:subject:action``."""
+
+    USER_CREATE = "account:user:create"
+    SESSION_CREATE = "account:session:create"
+    SESSION_REVOKE = "account:session:revoke"
+    INVITATION_ACCEPT = "account:invitation:accept"
+    CASE_CREATE = "case:case:create"
+    CASE_PAUSE = "case:case:pause"
+    CASE_RESUME = "case:case:resume"
+    CASE_CLOSE = "case:case:close"
+    ASSIGNMENT_ADD = "case:assignment:add"
+    ASSIGNMENT_CONFLICT = "case:assignment:conflict"
+    PARTICIPANT_ADD = "case:participant:add"
+    CONSENT_RECORD = "case:consent:record"
+    PARTICIPANT_OPT_OUT = "case:participant:opt_out"
+    PREFERENCES_UPDATE = "case:preferences:update"
+    WATCH_LIST_UPDATE = "case:watch_list:update"
+    MEETING_REQUEST = "case:meeting:request"
+    ITEM_CREATE = "item:item:create"
+    ITEM_REVISE = "item:version:create"
+    ITEM_SUBMIT = "item:item:submit"
+    ITEM_WITHDRAW = "item:item:withdraw"
+    ITEM_STOP = "item:item:stop"
+    TEXT_OPEN = "item:text:open"
+    DECISION_APPROVE = "item:decision:approve"
+    DECISION_WITHHOLD = "item:decision:withhold"
+    DECISION_RETURN = "item:decision:return"
+    DECISION_ESCALATE = "item:decision:escalate"
+    SUMMARY_AGREE = "item:summary:agree"
+    SUMMARY_DECLINE = "item:summary:decline"
+    RELAY_DELIVER = "item:relay:deliver"
+    RELAY_READ = "item:relay:read"
+    DISCLOSURE_REQUEST = "disclosure:request:create"
+    DISCLOSURE_RELEASE = "disclosure:request:release"
+    DISCLOSURE_DOWNLOAD = "disclosure:package:download"
+
+
+def canonical(value: Any) -> bytes:
+    """The one byte form of a JSON value that is hashed and signed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def checkpoint_body(size: int, root: bytes) -> str:
+    """The C2SP tlog-checkpoint body: origin, tree size, base64 root hash."""
+    return f"{ORIGIN}\n{size}\n{base64.b64encode(root).decode()}\n"
+
+
+async def _head(tx: Tx) -> AuditHead:
+    # FOR UPDATE serialises appenders on PostgreSQL; on SQLite the single writer already does.
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = (await tx.session.exec(query)).one_or_none()
+    if head is None:
+        raise RuntimeError("the audit log has no head: run `shuttle init`")
+    return head
+
+
+def _sign(tx: Tx, head: AuditHead, root: bytes) -> None:
+    head.root_hash = root.hex()
+    head.signature = base64.b64encode(
+        tx.keys.signing.sign(checkpoint_body(head.size, root).encode())
+    ).decode()
+    head.signed_at = tx.now
+
+
+async def ensure_head(tx: Tx) -> bool:
+    """Create the empty, signed tree head if the log has none. Returns True if it did."""
+    if await tx.session.get(AuditHead, 1) is not None:
+        return False
+    head = AuditHead(id=1, size=0, frontier=Frontier().to_json(), root_hash="", signature="")
+    _sign(tx, head, empty_root())
+    tx.session.add(head)
+    return True
+
+
+async def record(
+    tx: Tx,
+    actor_id: str | None,
+    action: AuditAction,
+    *,
+    case_id: str | None = None,
+    subject: dict[str, str | int | bool | None] | None = None,
+    digests: dict[str, str] | None = None,
+) -> int:
+    """Append one entry for a change made in ``tx``; returns its sequence number.
+
+    Pass ids, codes and digests only: never a body, name, note or any other text.
+    """
+    head = await _head(tx)
+    seq = head.size
+    entry = canonical(
+        {
+            "seq": seq,
+            "at": tx.now.isoformat(timespec="microseconds"),
+            "actor": actor_id,
+            "action": action.value,
+            "case": case_id,
+            "subject": subject or {},
+            "digests": digests or {},
+        }
+    )
+    leaf = leaf_hash(entry)
+    frontier = Frontier.from_json(head.frontier)
+    frontier.append(leaf)
+    tx.session.add(
+        AuditEntry(
+            seq=seq,
+            case_id=case_id,
+            action=action.value,
+            entry=entry.decode(),
+            leaf_hash=leaf.hex(),
+        )
+    )
+    head.size = seq + 1
+    head.frontier = frontier.to_json()
+    _sign(tx, head, frontier.root())
+    tx.session.add(head)
+    return seq
+
+
+@dataclass
+class Verification:
+    """What ``verify`` found: ok, the size and root it recomputed, and any problems."""
+
+    ok: bool
+    size: int
+    root: str
+    problems: list[str] = field(default_factory=list)
+
+
+async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
+    """Recompute every leaf and the root from the stored entries and check the signed head.
+
+    Catches an altered, deleted, inserted or reordered entry, and a head that does not match.
+    """
+    problems: list[str] = []
+    frontier = Frontier()
+    stream = await tx.session.stream_scalars(
+        sa_select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)  # type: ignore[arg-type]
+    )
+    async for row in stream:
+        expected = frontier.size
+        if len(problems) < 20:
+            problems.extend(_check_entry(row, expected))
+        frontier.append(leaf_hash(row.entry.encode()))
+    root = frontier.root()
+    head = await tx.session.get(AuditHead, 1)
+    if head is None:
+        problems.append("the signed tree head is missing")
+    else:
+        if head.size != frontier.size:
+            problems.append(f"the signed head says {head.size} entries; {frontier.size} found")
+        if head.root_hash != root.hex():
+            problems.append("the recomputed root does not match the signed head")
+        signature = base64.b64decode(head.signature)
+        body = checkpoint_body(head.size, bytes.fromhex(head.root_hash)).encode()
+        if not verify_signature(tx.keys.signing.public_key_bytes(), body, signature):
+            problems.append("the tree head's signature does not verify")
+    return Verification(ok=not problems, size=frontier.size, root=root.hex(), problems=problems)
+
+
+def _check_entry(row: AuditEntry, expected_seq: int) -> list[str]:
+    problems = []
+    if row.seq != expected_seq:
+        problems.append(f"entry {expected_seq} is missing or out of order (found {row.seq})")
+    if leaf_hash(row.entry.encode()).hex() != row.leaf_hash:
+        problems.append(f"entry {row.seq} does not match its stored leaf hash")
+    try:
+        parsed = json.loads(row.entry)
+    except ValueError:
+        return [*problems, f"entry {row.seq} is not valid JSON"]
+    if not isinstance(parsed, dict) or parsed.get("seq") != row.seq:
+        problems.append(f"entry {row.seq} names another position in the log")
+    elif canonical(parsed).decode() != row.entry:
+        problems.append(f"entry {row.seq} is not in canonical form")
+    elif parsed.get("action") != row.action or parsed.get("case") != row.case_id:
+        problems.append(f"entry {row.seq}'s indexed columns disagree with the entry")
+    return problems

@@ -1,0 +1,146 @@
+"""The ``shuttle`` command: init, serve, users, audit, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from typing import Any
+
+import click
+from aiohttp import web
+
+from shuttle import accounts, audit
+from shuttle.bootstrap import initialise, open_runtime
+from shuttle.errors import ShuttleError
+from shuttle.policies import PolicyError
+from shuttle.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError, shown plainly
+        raise click.ClickException(f"Settings are not valid: {exc}") from exc
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except ShuttleError as exc:
+        raise click.ClickException(exc.message) from exc
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """Shuttle: indirect communication and shuttle mediation for restorative justice."""
+
+
+@main.command()
+def init() -> None:
+    """Create the data directory, key files and database (safe to run again)."""
+    settings = _settings()
+    created = _run(initialise(settings))
+    where = settings.effective_database_url.split("@")[-1]
+    click.echo(
+        f"{'Initialised' if created else 'Already initialised'}: data in {settings.data_dir}, database {where}"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8080).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the API (initialises on first start)."""
+    from shuttle.app import create_app
+    from shuttle.middleware import AccessLogger
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    _run(initialise(settings))
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"Shuttle is serving on http://{host}:{port} (data in {settings.data_dir})")
+    web.run_app(
+        create_app(settings), host=host, port=port, access_log_class=AccessLogger, print=None
+    )
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("add")
+@click.option("--role", required=True, type=click.Choice(accounts.STAFF_ROLES))
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
+def users_add(role: str, email: str, name: str, password_stdin: bool) -> None:
+    """Create a staff account and print its id."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+
+    async def add() -> str:
+        await initialise(settings)
+        runtime = open_runtime(settings)
+        try:
+            return await accounts.add_user(
+                runtime, role=role, email=email, name=name, password=password
+            )
+        finally:
+            await runtime.db.dispose()
+
+    click.echo(_run(add()))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute every entry and the root, and check the signed tree head."""
+    settings = _settings()
+
+    async def verify() -> audit.Verification:
+        runtime = open_runtime(settings)
+        try:
+            async with runtime.read() as tx:
+                return await audit.verify(tx)
+        finally:
+            await runtime.db.dispose()
+
+    result = _run(verify())
+    if result.ok:
+        click.echo(f"ok: {result.size} entries, root {result.root}")
+        return
+    for problem in result.problems:
+        click.echo(f"problem: {problem}", err=True)
+    raise SystemExit(1)
+
+
+@main.command()
+def demo() -> None:
+    """Seed a demonstration case with accounts, and print how to sign in."""
+    from shuttle.demo import seed
+
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("The demo is not for production.")
+    _run(initialise(settings))
+    password = "demo-" + secrets.token_urlsafe(9)
+    lines = _run(seed(settings, password))
+    click.echo("\n".join(lines))

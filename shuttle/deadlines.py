@@ -1,0 +1,38 @@
+"""The one-month right-of-access deadline, counted as the UK regulator (ICO) describes."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from shuttle.policies import DisclosureRules
+
+
+def add_months(day: date, months: int) -> date:
+    """The corresponding date ``months`` later, or that month's last day if there is none."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_working_day(day: date, holidays: frozenset[date]) -> date:
+    """``day`` itself if it is a working day, else the next one."""
+    while day.weekday() >= 5 or day in holidays:
+        day += timedelta(days=1)
+    return day
+
+
+def due_by(received: datetime, rules: DisclosureRules, *, extended: bool = False) -> datetime:
+    """The end of the last day to respond, in UTC.
+
+    The day of receipt counts as day one (in the service's time zone, whatever the hour);
+    the answer is due on the corresponding date of the next month (plus the extension, if
+    the request is complex), moved to the next working day if that is a weekend or holiday.
+    """
+    zone = ZoneInfo(rules.timezone)
+    local_day = received.astimezone(zone).date()
+    months = 1 + (rules.extension_months if extended else 0)
+    last = next_working_day(add_months(local_day, months), rules.public_holidays)
+    end = datetime.combine(last, time(23, 59, 59), tzinfo=zone)
+    return end.astimezone(ZoneInfo("UTC"))

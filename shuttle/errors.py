@@ -1,0 +1,72 @@
+"""Domain errors. They know nothing of HTTP; ``middleware`` maps them to answers."""
+
+from __future__ import annotations
+
+
+class ShuttleError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(ShuttleError):
+    """The thing does not exist, or the caller may not know that it exists (the same answer)."""
+
+    code = "not_found"
+
+    def __init__(self, what: str = "That was not found.", *, code: str | None = None) -> None:
+        super().__init__(what, code=code)
+
+
+class NotSignedIn(ShuttleError):
+    """No valid session: sign in first."""
+
+    code = "not_signed_in"
+
+
+class Forbidden(ShuttleError):
+    """Signed in, but this role may not do this at all."""
+
+    code = "forbidden"
+
+
+class Conflict(ShuttleError):
+    """The request clashes with the current state (wrong state, stale version, duplicate)."""
+
+    code = "conflict"
+
+
+class Invalid(ShuttleError):
+    """Well-formed but not acceptable (a rule of the practice or a field's constraint)."""
+
+    code = "invalid"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.fields = fields or {}
+
+
+class Malformed(ShuttleError):
+    """The request could not be read (not JSON, not an object)."""
+
+    code = "malformed"
+
+
+class TooLarge(ShuttleError):
+    """The request body is over the configured limit."""
+
+    code = "too_large"
+
+
+class RateLimited(ShuttleError):
+    """Too many attempts; try again later."""
+
+    code = "rate_limited"

@@ -1,0 +1,327 @@
+"""The tables. Personal fields end in ``_enc``: ciphertext under the case's data key.
+
+Nothing here decides anything; services do. Columns that hold ciphertext are named for what
+they hold so that a reviewer can see at a glance that no plaintext personal data is stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    """A fresh opaque id (random UUID4, as text)."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def when(nullable: bool = False) -> Any:
+    """A UTC timestamp column; a required one defaults to now."""
+    if nullable:
+        return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def secret(nullable: bool = False) -> Any:
+    """A ciphertext column (nonce || AES-256-GCM ciphertext)."""
+    if nullable:
+        return Field(default=None, sa_column=Column(LargeBinary(), nullable=True))
+    return Field(sa_column=Column(LargeBinary(), nullable=False))
+
+
+class DataKey(SQLModel, table=True):
+    """A wrapped data key: one per case, and one (``service``) for accounts. Deleting it destroys."""
+
+    __tablename__ = "data_key"
+    id: str = Field(primary_key=True, max_length=64)
+    wrapped: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    master_key_id: str = Field(max_length=32)
+    created_at: datetime = when()
+
+
+class User(SQLModel, table=True):
+    """An account: a member of staff, or a participant who accepted an invitation."""
+
+    __tablename__ = "user_account"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    role: str = Field(max_length=32)
+    email_lookup: str = Field(max_length=64, unique=True)
+    email_enc: bytes = secret()
+    name_enc: bytes = secret()
+    password_hash: str = Field(max_length=256)
+    active: bool = True
+    created_at: datetime = when()
+
+
+class SessionToken(SQLModel, table=True):
+    """A bearer token, stored only as its SHA-256 digest."""
+
+    __tablename__ = "session_token"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=36)
+    token_digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = when()
+    expires_at: datetime = when()
+    last_used_at: datetime = when()
+    revoked_at: datetime | None = when(nullable=True)
+
+
+class Case(SQLModel, table=True):
+    """A restorative case: the people in it, and the items passed between them."""
+
+    __tablename__ = "case_record"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    reference_enc: bytes = secret()
+    state: str = Field(default="open", max_length=16)
+    sensitive_complex: bool = False
+    pre_trial: bool = False
+    pre_trial_consultation_at: datetime | None = when(nullable=True)
+    watch_list_enc: bytes | None = secret(nullable=True)
+    created_by: str = Field(foreign_key="user_account.id", max_length=36)
+    created_at: datetime = when()
+
+
+class Assignment(SQLModel, table=True):
+    """A practitioner's place on a case: lead, co-worker or supervisor."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=36)
+    role: str = Field(max_length=16)
+    active: bool = True
+    conflict_declared: bool = False
+    conflict_details_enc: bytes | None = secret(nullable=True)
+    created_at: datetime = when()
+
+
+class Participant(SQLModel, table=True):
+    """A person in a case, with their informed consent and what they are willing to receive."""
+
+    __tablename__ = "participant"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    user_id: str | None = Field(
+        default=None, foreign_key="user_account.id", index=True, unique=True, max_length=36
+    )
+    role: str = Field(max_length=16)
+    state: str = Field(default="invited", max_length=16)
+    display_name_enc: bytes = secret()
+    shown_to_others_as_enc: bytes = secret()
+    consent_sheet_version: str | None = Field(default=None, max_length=64)
+    consent_method: str | None = Field(default=None, max_length=16)
+    accepts_responsibility: bool | None = None
+    court_ordered: bool | None = None
+    consented_at: datetime | None = when(nullable=True)
+    consent_recorded_by: str | None = Field(default=None, max_length=36)
+    opted_out_at: datetime | None = when(nullable=True)
+    opt_out_reason_enc: bytes | None = secret(nullable=True)
+    receive: str = Field(default="ask_first", max_length=16)
+    unwanted_topics_enc: bytes | None = secret(nullable=True)
+    delivery: str = Field(default="portal", max_length=16)
+    tell_author_when_read: bool = False
+    preferences_set_at: datetime | None = when(nullable=True)
+    created_at: datetime = when()
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time, expiring invitation for a participant to create their account."""
+
+    __tablename__ = "invitation"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
+    token_digest: str = Field(max_length=64, unique=True)
+    expires_at: datetime = when()
+    used_at: datetime | None = when(nullable=True)
+    created_at: datetime = when()
+
+
+class Item(SQLModel, table=True):
+    """A letter, message, question, answer, information or assessment, across its versions.
+
+    ``revision`` changes on every state change so that racing changes are settled by a
+    conditional update: exactly one wins.
+    """
+
+    __tablename__ = "item"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    kind: str = Field(max_length=16)
+    state: str = Field(default="draft", max_length=16, index=True)
+    revision: int = 1
+    version: int = 1
+    author_participant_id: str | None = Field(
+        default=None, foreign_key="participant.id", index=True, max_length=36
+    )
+    written_by: str = Field(foreign_key="user_account.id", max_length=36)
+    assisted: bool = False
+    response_wanted: str = Field(default="none", max_length=16)
+    in_reply_to: str | None = Field(default=None, max_length=36)
+    stop_reason: str | None = Field(default=None, max_length=32)
+    created_at: datetime = when()
+    submitted_at: datetime | None = when(nullable=True)
+    updated_at: datetime = when()
+
+
+class ItemVersion(SQLModel, table=True):
+    """One version of an item: its text, its author's sharing consent, and their digest."""
+
+    __tablename__ = "item_version"
+    __table_args__ = (UniqueConstraint("item_id", "number"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    number: int
+    body_enc: bytes = secret()
+    scope: str = Field(max_length=20)
+    recipient_ids: str = Field(default="[]", max_length=4000)
+    delivery: str = Field(default="portal", max_length=16)
+    digest: str = Field(max_length=64)
+    consent_given_by: str = Field(max_length=36)
+    assisted_declaration_enc: bytes | None = secret(nullable=True)
+    flags_enc: bytes | None = secret(nullable=True)
+    created_at: datetime = when()
+
+
+class StatusChange(SQLModel, table=True):
+    """Each state an item entered, for its author to follow (3d 11)."""
+
+    __tablename__ = "status_change"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    state: str = Field(max_length=16)
+    at: datetime = when()
+
+
+class Decision(SQLModel, table=True):
+    """A practitioner's decision on one exact version of an item."""
+
+    __tablename__ = "decision"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    version: int
+    version_digest: str = Field(max_length=64)
+    decided_by: str = Field(foreign_key="user_account.id", max_length=36)
+    decision: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=32)
+    note_enc: bytes | None = secret(nullable=True)
+    internal_note_enc: bytes | None = secret(nullable=True)
+    full_text_opened_at: datetime | None = when(nullable=True)
+    by_supervisor: bool = False
+    current: bool = True
+    at: datetime = when()
+
+
+class Summary(SQLModel, table=True):
+    """A facilitator's summary of a ``summary``-scope item, waiting for or given its author's OK."""
+
+    __tablename__ = "summary"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    version: int
+    text_enc: bytes = secret()
+    proposed_by: str = Field(foreign_key="user_account.id", max_length=36)
+    state: str = Field(default="proposed", max_length=16)
+    proposed_at: datetime = when()
+    answered_at: datetime | None = when(nullable=True)
+
+
+class Reading(SQLModel, table=True):
+    """That a practitioner opened the full text of a version (never handed over sealed)."""
+
+    __tablename__ = "reading"
+    __table_args__ = (UniqueConstraint("item_id", "version", "user_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    version: int
+    user_id: str = Field(foreign_key="user_account.id", max_length=36)
+    at: datetime = when()
+
+
+class Delivery(SQLModel, table=True):
+    """An item relayed to one recipient: the words as relayed and whose words they are."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("item_id", "recipient_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    recipient_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
+    version: int
+    version_digest: str = Field(max_length=64)
+    attribution_tag: str = Field(max_length=32)
+    label_enc: bytes = secret()
+    from_enc: bytes = secret()
+    body_enc: bytes = secret()
+    relayed_at: datetime = when()
+    read_at: datetime | None = when(nullable=True)
+
+
+class DisclosureRequest(SQLModel, table=True):
+    """A participant's request for their own records (guidance G 5; UK right of access)."""
+
+    __tablename__ = "disclosure_request"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
+    requested_by: str = Field(foreign_key="user_account.id", max_length=36)
+    state: str = Field(default="received", max_length=16)
+    received_at: datetime = when()
+    due_by: datetime = when()
+    released_at: datetime | None = when(nullable=True)
+    released_by: str | None = Field(default=None, max_length=36)
+    package_enc: bytes | None = secret(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One leaf of the audit log. ``entry`` is canonical JSON of ids and digests, never text."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_case", "case_id", "seq"),)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    case_id: str | None = Field(default=None, max_length=36)
+    action: str = Field(max_length=64)
+    entry: str = Field(max_length=8000)
+    leaf_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The log's current signed tree head and the frontier needed to append in O(log n)."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = 0
+    root_hash: str = Field(max_length=64)
+    frontier: str = Field(max_length=8000)
+    signature: str = Field(max_length=200)
+    signed_at: datetime = when()

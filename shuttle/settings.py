@@ -1,0 +1,56 @@
+"""Typed settings, read from the environment (``SHUTTLE_*``) and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with.
+
+    Secrets are not settings: the master key and the audit signing key are files under
+    ``data_dir`` created by ``shuttle init`` with mode 0600.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHUTTLE_", frozen=True, extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to SQLite under data_dir. "
+        "Use postgresql+asyncpg://... for PostgreSQL.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    web_dir: Path = PROJECT_ROOT / "web"
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    token_lifetime_hours: float = Field(default=12.0, gt=0)
+    token_idle_minutes: float = Field(default=60.0, gt=0)
+    invitation_lifetime_days: float = Field(default=14.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sqlite_pool_size: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("data_dir", "policies_dir", "web_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'shuttle.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite default (or any SQLite URL)."""
+        return self.effective_database_url.startswith("sqlite")
