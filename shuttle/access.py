@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
 
 from shuttle.errors import Forbidden, NotFound
 from shuttle.models import Assignment, Case, Delivery, Item, Participant
@@ -36,6 +37,15 @@ class Actor:
         return self.role == "participant" and self.participant_id is not None
 
 
+def working_places(user_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a user's active, conflict-free places on cases (rule 6)."""
+    return (
+        col(Assignment.user_id) == user_id,
+        col(Assignment.active).is_(True),
+        col(Assignment.conflict_declared).is_(False),
+    )
+
+
 def require(tx: Tx, actor: Actor, permission: str) -> None:
     """Raise ``Forbidden`` unless the actor's role may attempt ``permission`` at all."""
     if not tx.policies.can(actor.role, permission):
@@ -46,12 +56,7 @@ async def assignment(tx: Tx, actor: Actor, case_id: str) -> Assignment:
     """The caller's active, conflict-free place on the case (rule 6), or NotFound."""
     if not actor.is_practitioner:
         raise NotFound()
-    query = select(Assignment).where(
-        Assignment.case_id == case_id,
-        Assignment.user_id == actor.user_id,
-        Assignment.active == True,  # noqa: E712
-        Assignment.conflict_declared == False,  # noqa: E712
-    )
+    query = select(Assignment).where(Assignment.case_id == case_id, *working_places(actor.user_id))
     found = (await tx.session.exec(query)).one_or_none()
     if found is None:
         raise NotFound()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import audit
 from shuttle.access import Actor
@@ -161,7 +161,7 @@ async def authenticate(rt: Runtime, token: str) -> Actor:
         found = (
             await tx.session.exec(
                 select(SessionToken, User)
-                .join(User, User.id == SessionToken.user_id)  # type: ignore[arg-type]
+                .join(User, col(User.id) == col(SessionToken.user_id))
                 .where(SessionToken.token_digest == digest)
             )
         ).one_or_none()
@@ -229,7 +229,7 @@ async def issue_invitation(tx: Tx, participant: Participant) -> str:
         await tx.session.exec(
             select(Invitation).where(
                 Invitation.participant_id == participant.id,
-                Invitation.used_at == None,  # noqa: E711
+                col(Invitation.used_at).is_(None),
             )
         )
     ).all():

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select as sa_select
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle.crypto import verify_signature
 from shuttle.merkle import Frontier, empty_root, leaf_hash
@@ -162,7 +162,7 @@ async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
     problems: list[str] = []
     frontier = Frontier()
     stream = await tx.session.stream_scalars(
-        sa_select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)  # type: ignore[arg-type]
+        sa_select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=batch)
     )
     async for row in stream:
         expected = frontier.size

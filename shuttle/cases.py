@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import access, audit, relay
 from shuttle.access import Actor
@@ -52,8 +52,8 @@ async def case_view(tx: Tx, case: Case, *, content: bool) -> dict[str, Any]:
         await tx.session.exec(
             select(Participant)
             .where(Participant.case_id == case.id)
-            .order_by(Participant.created_at)
-        )  # type: ignore[arg-type]
+            .order_by(col(Participant.created_at))
+        )
     ).all()
     view: dict[str, Any] = {
         "id": case.id,
@@ -192,18 +192,14 @@ async def list_cases(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     """The cases the caller works on; for managers and admins, every case without content."""
     async with rt.read() as tx:
         if tx.policies.can(actor.role, "cases:overview"):
-            cases = (await tx.session.exec(select(Case).order_by(Case.created_at))).all()  # type: ignore[arg-type]
+            cases = (await tx.session.exec(select(Case).order_by(col(Case.created_at)))).all()
             return [await case_view(tx, case, content=False) for case in cases]
         access.require(tx, actor, "cases:work")
         query = (
             select(Case)
-            .join(Assignment, Assignment.case_id == Case.id)  # type: ignore[arg-type]
-            .where(
-                Assignment.user_id == actor.user_id,
-                Assignment.active == True,
-                Assignment.conflict_declared == False,
-            )  # noqa: E712
-            .order_by(Case.created_at)  # type: ignore[arg-type]
+            .join(Assignment, col(Assignment.case_id) == col(Case.id))
+            .where(*access.working_places(actor.user_id))
+            .order_by(col(Case.created_at))
         )
         return [
             await case_view(tx, case, content=True) for case in (await tx.session.exec(query)).all()
@@ -314,10 +310,10 @@ async def declare_conflict(
                 select(Assignment).where(
                     Assignment.case_id == case_id,
                     Assignment.user_id == user_id,
-                    Assignment.active == True,
+                    col(Assignment.active).is_(True),
                 )
             )
-        ).one_or_none()  # noqa: E712
+        ).one_or_none()
         if place is None:
             raise NotFound()
         place.conflict_declared, place.active = True, False
@@ -511,10 +507,11 @@ async def _stop_pending(tx: Tx, actor_id: str, participant: Participant) -> None
     pending = (
         await tx.session.exec(
             select(Item).where(
-                Item.case_id == participant.case_id, Item.state.in_([s.value for s in BEFORE_RELAY])
+                Item.case_id == participant.case_id,
+                col(Item.state).in_([s.value for s in BEFORE_RELAY]),
             )
         )
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     for item in pending:
         if item.author_participant_id == participant.id:
             await relay.stop(tx, actor_id, item, "author_opted_out")
@@ -541,7 +538,7 @@ async def set_preferences(
     delivery: str,
     tell_author_when_read: bool,
 ) -> dict[str, Any]:
-    """Record what a participant is willing to receive; when it becomes ``yes``, relay what waits."""
+    """Record what a participant is willing to receive; at ``yes``, relay what waits for them."""
     if receive not in RECEIVE_CHOICES:
         raise Invalid(
             f"receive must be one of: {', '.join(RECEIVE_CHOICES)}.", code="invalid_receive"
@@ -664,7 +661,7 @@ async def get_watch_list(rt: Runtime, actor: Actor, case_id: str) -> list[str]:
 
 
 async def request_meeting(rt: Runtime, actor: Actor) -> dict[str, Any]:
-    """A participant asks for a face-to-face meeting; recorded and raised to the facilitator (3d 3)."""
+    """A participant asks for a face-to-face meeting, recorded for the facilitator (3d 3)."""
     async with rt.write() as tx:
         participant = await access.own_participant(tx, actor)
         await audit.record(

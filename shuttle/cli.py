@@ -45,9 +45,8 @@ def init() -> None:
     settings = _settings()
     created = _run(initialise(settings))
     where = settings.effective_database_url.split("@")[-1]
-    click.echo(
-        f"{'Initialised' if created else 'Already initialised'}: data in {settings.data_dir}, database {where}"
-    )
+    done = "Initialised" if created else "Already initialised"
+    click.echo(f"{done}: data in {settings.data_dir}, database {where}")
 
 
 @main.command()

@@ -127,8 +127,10 @@ async def seed(settings: Settings, password: str) -> list[str]:
         f"  person responsible  {people['responsible'][2]}",
         "",
         "Try it:",
-        "  curl -s -X POST http://127.0.0.1:8080/api/v1/session -H 'Content-Type: application/json' \\",
+        "  curl -s -X POST http://127.0.0.1:8080/api/v1/session \\",
+        "       -H 'Content-Type: application/json' \\",
         f'       -d \'{{"email": "{people["harmed"][2]}", "password": "{password}"}}\'',
-        "  curl -s http://127.0.0.1:8080/api/v1/inbox -H 'Authorization: Bearer <token from above>'",
+        "  curl -s http://127.0.0.1:8080/api/v1/inbox \\",
+        "       -H 'Authorization: Bearer <the token from above>'",
     ]
     return lines

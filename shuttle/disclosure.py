@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import access, audit, relay
 from shuttle.access import Actor
@@ -192,7 +192,7 @@ async def compile_records(
         await tx.session.exec(
             select(Item)
             .where(Item.author_participant_id == participant.id)
-            .order_by(Item.created_at)  # type: ignore[arg-type]
+            .order_by(col(Item.created_at))
         )
     ).all()
     for item in own_items:
@@ -200,20 +200,20 @@ async def compile_records(
             await tx.session.exec(
                 select(ItemVersion)
                 .where(ItemVersion.item_id == item.id)
-                .order_by(ItemVersion.number)  # type: ignore[arg-type]
+                .order_by(col(ItemVersion.number))
             )
         ).all()
         summaries = (
             await tx.session.exec(
-                select(Summary).where(Summary.item_id == item.id).order_by(Summary.proposed_at)
-            )  # type: ignore[arg-type]
+                select(Summary).where(Summary.item_id == item.id).order_by(col(Summary.proposed_at))
+            )
         ).all()
         history = (
             await tx.session.exec(
                 select(StatusChange)
                 .where(StatusChange.item_id == item.id)
-                .order_by(StatusChange.at)
-            )  # type: ignore[arg-type]
+                .order_by(col(StatusChange.at))
+            )
         ).all()
         written.append(
             {
@@ -249,9 +249,9 @@ async def compile_records(
     deliveries = (
         await tx.session.exec(
             select(Delivery, Item)
-            .join(Item, Item.id == Delivery.item_id)  # type: ignore[arg-type]
+            .join(Item, col(Item.id) == col(Delivery.item_id))
             .where(Delivery.recipient_id == participant.id)
-            .order_by(Delivery.relayed_at)  # type: ignore[arg-type]
+            .order_by(col(Delivery.relayed_at))
         )
     ).all()
     received = [await relay.delivery_view(tx, d, i) for d, i in deliveries]
@@ -276,7 +276,7 @@ async def _process(
         await tx.session.exec(
             select(AuditEntry)
             .where(AuditEntry.case_id == participant.case_id)
-            .order_by(AuditEntry.seq)  # type: ignore[arg-type]
+            .order_by(col(AuditEntry.seq))
         )
     ).all()
     events = []
@@ -285,8 +285,7 @@ async def _process(
         subject = entry.get("subject", {})
         mine = (
             subject.get("participant") == participant.id
-            or subject.get("item") in own_items
-            and row.action != "item:text:open"
+            or (subject.get("item") in own_items and row.action != "item:text:open")
             or subject.get("delivery") in own_deliveries
         )
         if mine and row.action in PROCESS_WORDS:

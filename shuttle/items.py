@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import access, audit, lifecycle, relay
 from shuttle.access import Actor, ItemAccess
@@ -205,7 +205,8 @@ async def _author(
     if on_behalf_of is None:
         if kind not in PRACTITIONER_KINDS:
             raise Invalid(
-                "A practitioner writes information or assessments, or writes on a participant's behalf.",
+                "A practitioner writes information or assessments,"
+                " or writes on a participant's behalf.",
                 code="invalid_kind",
             )
         return None, False
@@ -374,8 +375,10 @@ async def my_items(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     async with rt.read() as tx:
         me = await access.own_participant(tx, actor)
         query = (
-            select(Item).where(Item.author_participant_id == me.id).order_by(Item.created_at.desc())
-        )  # type: ignore[attr-defined]
+            select(Item)
+            .where(Item.author_participant_id == me.id)
+            .order_by(col(Item.created_at).desc())
+        )
         return [
             await item_view(tx, actor, ItemAccess(i, as_author=True))
             for i in (await tx.session.exec(query)).all()
@@ -387,7 +390,7 @@ async def case_items(rt: Runtime, actor: Actor, case_id: str) -> list[dict[str, 
     async with rt.read() as tx:
         access.require(tx, actor, "cases:work")
         _, place = await access.worked_case(tx, actor, case_id)
-        query = select(Item).where(Item.case_id == case_id).order_by(Item.created_at)  # type: ignore[arg-type]
+        query = select(Item).where(Item.case_id == case_id).order_by(col(Item.created_at))
         return [
             await item_view(tx, actor, ItemAccess(i, assignment=place), full=False)
             for i in (await tx.session.exec(query)).all()
@@ -455,8 +458,8 @@ async def _history(tx: Tx, item: Item) -> list[dict[str, str]]:
     query = (
         select(StatusChange)
         .where(StatusChange.item_id == item.id)
-        .order_by(StatusChange.at, StatusChange.id)
-    )  # type: ignore[arg-type]
+        .order_by(col(StatusChange.at), col(StatusChange.id))
+    )
     return [
         {"state": c.state, "at": c.at.isoformat()} for c in (await tx.session.exec(query)).all()
     ]
@@ -485,8 +488,8 @@ async def _summary_view(tx: Tx, item: Item) -> dict[str, Any] | None:
     query = (
         select(Summary)
         .where(Summary.item_id == item.id, Summary.version == item.version)
-        .order_by(Summary.proposed_at.desc())
-    )  # type: ignore[attr-defined]
+        .order_by(col(Summary.proposed_at).desc())
+    )
     summary = (await tx.session.exec(query)).first()
     if summary is None:
         return None
@@ -503,8 +506,8 @@ async def _return_note(tx: Tx, item: Item) -> dict[str, Any] | None:
     query = (
         select(Decision)
         .where(Decision.item_id == item.id, Decision.decision == "return")
-        .order_by(Decision.at.desc())
-    )  # type: ignore[attr-defined]
+        .order_by(col(Decision.at).desc())
+    )
     decision = (await tx.session.exec(query)).first()
     if decision is None:
         return None
@@ -525,7 +528,7 @@ async def _return_note(tx: Tx, item: Item) -> dict[str, Any] | None:
 
 async def _decisions(tx: Tx, item: Item) -> list[dict[str, Any]]:
     cipher = await tx.cipher(item.case_id)
-    query = select(Decision).where(Decision.item_id == item.id).order_by(Decision.at)  # type: ignore[arg-type]
+    query = select(Decision).where(Decision.item_id == item.id).order_by(col(Decision.at))
 
     def opened(blob: bytes | None, row: str, field: str) -> str | None:
         return cipher.open(blob, row=row, field=field) if blob else None

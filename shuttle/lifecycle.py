@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from shuttle.errors import Conflict
 from shuttle.models import Item, StatusChange
@@ -69,13 +70,13 @@ async def change(tx: Tx, item: Item, *, state: ItemState | None = None, **values
         values["state"] = state.value
     values["revision"] = item.revision + 1
     values["updated_at"] = tx.now
-    result = await tx.session.execute(
+    result = await tx.session.exec(
         update(Item)
-        .where(Item.id == item.id, Item.revision == item.revision)  # type: ignore[arg-type]
+        .where(col(Item.id) == item.id, col(Item.revision) == item.revision)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise Conflict("Someone else has changed this item. Reload it.", code="stale")
     for name, value in values.items():
         set_committed_value(item, name, value)

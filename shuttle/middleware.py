@@ -24,7 +24,7 @@ from shuttle.errors import (
 )
 
 log = logging.getLogger("shuttle.http")
-REQUEST_ID = "shuttle.request_id"
+REQUEST_ID = web.RequestKey("request_id", str)
 STATUS: dict[type[ShuttleError], int] = {
     Malformed: 400,
     NotSignedIn: 401,
@@ -59,9 +59,9 @@ def error_answer(status: int, code: str, message: str, **extra: Any) -> web.Resp
 
 
 def _status(exc: ShuttleError) -> int:
-    for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+    for kind, status in STATUS.items():
+        if isinstance(exc, kind):
+            return status
     return 400
 
 

@@ -60,7 +60,7 @@ def secret(nullable: bool = False) -> Any:
 
 
 class DataKey(SQLModel, table=True):
-    """A wrapped data key: one per case, and one (``service``) for accounts. Deleting it destroys."""
+    """A wrapped data key: one per case, one (``service``) for accounts. Deleting it destroys."""
 
     __tablename__ = "data_key"
     id: str = Field(primary_key=True, max_length=64)

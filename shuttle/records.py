@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import access, audit
 from shuttle.access import Actor
@@ -18,7 +18,9 @@ async def case_events(rt: Runtime, actor: Actor, case_id: str) -> list[dict[str,
     async with rt.read() as tx:
         access.require(tx, actor, "cases:work")
         await access.worked_case(tx, actor, case_id)
-        query = select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+        query = (
+            select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(col(AuditEntry.seq))
+        )
         events = []
         for row in (await tx.session.exec(query)).all():
             entry = json.loads(row.entry)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from shuttle import audit, lifecycle
-from shuttle import access
+from shuttle import access, audit, lifecycle
 from shuttle.access import Actor
-from shuttle.errors import NotFound
 from shuttle.audit import AuditAction
+from shuttle.errors import NotFound
 from shuttle.lifecycle import ItemState
 from shuttle.models import Case, Decision, Delivery, Item, ItemVersion, Participant, Summary
 from shuttle.runtime import Runtime, Tx
@@ -44,7 +43,7 @@ async def approvers(tx: Tx, item: Item) -> set[str]:
         Decision.item_id == item.id,
         Decision.version == item.version,
         Decision.decision == "approve",
-        Decision.current == True,  # noqa: E712
+        col(Decision.current).is_(True),
     )
     return set((await tx.session.exec(query)).all())
 
@@ -201,8 +200,8 @@ async def release_held(
     tx: Tx, actor_id: str | None, case_id: str, *, recipient_id: str | None = None
 ) -> None:
     """Try again every held item of the case (for one recipient, if named)."""
-    query = select(Item).where(Item.case_id == case_id, Item.state.in_(WAITING))  # type: ignore[attr-defined]
-    for item in (await tx.session.exec(query.order_by(Item.submitted_at))).all():  # type: ignore[arg-type]
+    query = select(Item).where(Item.case_id == case_id, col(Item.state).in_(WAITING))
+    for item in (await tx.session.exec(query.order_by(col(Item.submitted_at)))).all():
         if recipient_id is not None:
             version = await current_version(tx, item)
             if recipient_id not in recipient_ids(version):
@@ -261,9 +260,9 @@ async def inbox(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
         me = await access.own_participant(tx, actor)
         query = (
             select(Delivery, Item)
-            .join(Item, Item.id == Delivery.item_id)  # type: ignore[arg-type]
+            .join(Item, col(Item.id) == col(Delivery.item_id))
             .where(Delivery.recipient_id == me.id)
-            .order_by(Delivery.relayed_at.desc())  # type: ignore[union-attr]
+            .order_by(col(Delivery.relayed_at).desc())
         )
         return [await delivery_view(tx, d, i) for d, i in (await tx.session.exec(query)).all()]
 

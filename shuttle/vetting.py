@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shuttle import access, audit, lifecycle, relay
 from shuttle.access import Actor, ItemAccess
@@ -46,13 +46,7 @@ async def queue(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     async with rt.read() as tx:
         access.require(tx, actor, "queue:read")
         places = (
-            await tx.session.exec(
-                select(Assignment).where(
-                    Assignment.user_id == actor.user_id,
-                    Assignment.active == True,  # noqa: E712
-                    Assignment.conflict_declared == False,  # noqa: E712
-                )
-            )
+            await tx.session.exec(select(Assignment).where(*access.working_places(actor.user_id)))
         ).all()
         roles = {p.case_id: p.role for p in places}
         if not roles:
@@ -60,10 +54,10 @@ async def queue(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
         query = (
             select(Item)
             .where(
-                Item.case_id.in_(list(roles)),  # type: ignore[attr-defined]
-                Item.state.in_(["submitted", "escalated", "held"]),  # type: ignore[attr-defined]
+                col(Item.case_id).in_(list(roles)),
+                col(Item.state).in_(["submitted", "escalated", "held"]),
             )
-            .order_by(Item.submitted_at, Item.id)  # type: ignore[arg-type]
+            .order_by(col(Item.submitted_at), col(Item.id))
         )
         waiting = []
         for item in (await tx.session.exec(query)).all():
@@ -114,7 +108,7 @@ def _reason(tx: Tx, decision: str, reason: str | None) -> str | None:
         raise Invalid(f"Choose a reason to {decision} this item.", code="reason_required")
     if tx.policies.reason(decision, reason) is None:
         codes = sorted(
-            (tx.policies.withhold_reasons if decision == "withhold" else tx.policies.return_reasons)
+            tx.policies.withhold_reasons if decision == "withhold" else tx.policies.return_reasons
         )
         raise Invalid(f"The reason must be one of: {', '.join(codes)}.", code="invalid_reason")
     return reason
@@ -162,13 +156,10 @@ async def decide(
             raise Conflict(
                 "An item kept for the facilitator is never passed on.", code="facilitator_only"
             )
-        if (
-            decision == "approve"
-            and version.scope == "summary"
-            and not (summary and summary.strip())
-        ):
-            if item.state != ItemState.HELD:
-                raise Invalid("Write the summary that will be passed on.", code="summary_required")
+        # A second approver may endorse the summary already proposed instead of writing one.
+        needs_summary = version.scope == "summary" and item.state != ItemState.HELD
+        if decision == "approve" and needs_summary and not (summary and summary.strip()):
+            raise Invalid("Write the summary that will be passed on.", code="summary_required")
         if decision == "escalate" and is_supervisor and item.state == ItemState.ESCALATED:
             raise Invalid("You are this case's supervisor: decide it.", code="already_escalated")
         opened = (
@@ -254,21 +245,24 @@ async def _apply(
         await _retire_decisions(tx, item)
         await lifecycle.change(tx, item, state=ItemState.RETURNED)
     elif decision == "escalate" or (
-        decision == "withhold"
-        and tx.policies.reason("withhold", reason or "") is not None
-        and tx.policies.reason("withhold", reason or "").needs_supervisor  # type: ignore[union-attr]
-        and not is_supervisor
+        decision == "withhold" and _for_supervisor(tx, reason) and not is_supervisor
     ):
         await lifecycle.change(tx, item, state=ItemState.ESCALATED)
     else:
         await lifecycle.change(tx, item, state=ItemState.WITHHELD)
 
 
+def _for_supervisor(tx: Tx, reason: str | None) -> bool:
+    """Whether a withholding for this reason is the supervisor's to decide (serious harm)."""
+    found = tx.policies.reason("withhold", reason or "")
+    return found is not None and found.needs_supervisor
+
+
 async def _propose_summary(tx: Tx, actor: Actor, item: Item, text: str) -> None:
     """A new summary replaces any earlier proposal; the author must agree to this text."""
-    await tx.session.execute(
+    await tx.session.exec(
         update(Summary)
-        .where(Summary.item_id == item.id, Summary.state == "proposed")  # type: ignore[arg-type]
+        .where(col(Summary.item_id) == item.id, col(Summary.state) == "proposed")
         .values(state="superseded", answered_at=tx.now)
     )
     summary = Summary(
@@ -285,9 +279,9 @@ async def _propose_summary(tx: Tx, actor: Actor, item: Item, text: str) -> None:
 
 async def _retire_decisions(tx: Tx, item: Item) -> None:
     """Earlier approvals no longer count (the item goes back for another look)."""
-    await tx.session.execute(
+    await tx.session.exec(
         update(Decision)
-        .where(Decision.item_id == item.id, Decision.current == True)  # type: ignore[arg-type]  # noqa: E712
+        .where(col(Decision.item_id) == item.id, col(Decision.current).is_(True))
         .values(current=False)
     )
 

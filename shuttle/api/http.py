@@ -14,7 +14,7 @@ from shuttle.errors import Invalid, Malformed, NotSignedIn, TooLarge
 from shuttle.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
-ACTOR = "shuttle.actor"
+ACTOR = web.RequestKey("actor", Actor)
 ModelT = TypeVar("ModelT")
 
 
@@ -35,8 +35,7 @@ def bearer_token(request: web.Request) -> str | None:
 async def signed_in(request: web.Request) -> Actor:
     """The caller, from their bearer token; NotSignedIn without a valid one."""
     if ACTOR in request:
-        actor: Actor = request[ACTOR]
-        return actor
+        return request[ACTOR]
     token = bearer_token(request)
     if token is None or len(token) > 512:
         raise NotSignedIn("Sign in first.", code="not_signed_in")

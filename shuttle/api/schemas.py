@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-
 def _optional_text() -> Any:
     return Field(default=None, max_length=2000)
 
