@@ -60,6 +60,7 @@ async def assignment(tx: Tx, actor: Actor, case_id: str) -> Assignment:
     found = (await tx.session.exec(query)).one_or_none()
     if found is None:
         raise NotFound()
+    await tx.lock_case(case_id)
     return found
 
 
@@ -79,6 +80,7 @@ async def own_participant(tx: Tx, actor: Actor) -> Participant:
     participant = await tx.session.get(Participant, actor.participant_id)
     if participant is None:
         raise NotFound()
+    await tx.lock_case(participant.case_id)
     return participant
 
 
@@ -107,12 +109,14 @@ async def item(tx: Tx, actor: Actor, item_id: str) -> ItemAccess:
         raise NotFound()
     if actor.is_participant:
         if found.author_participant_id == actor.participant_id:
+            await tx.lock_case(found.case_id)
             return ItemAccess(found, as_author=True)
         query = select(Delivery).where(
             Delivery.item_id == item_id, Delivery.recipient_id == actor.participant_id
         )
         delivery = (await tx.session.exec(query)).one_or_none()
         if delivery is not None:
+            await tx.lock_case(found.case_id)
             return ItemAccess(found, delivery=delivery)
         raise NotFound()
     if actor.is_practitioner:

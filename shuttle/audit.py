@@ -107,17 +107,19 @@ async def record(
     case_id: str | None = None,
     subject: dict[str, str | int | bool | None] | None = None,
     digests: dict[str, str] | None = None,
-) -> int:
-    """Append one entry for a change made in ``tx``; returns its sequence number.
+) -> None:
+    """Record one entry for a change made in ``tx``; it is appended just before ``tx`` commits.
 
     Pass ids, codes and digests only: never a body, name, note or any other text.
+
+    Appending last means the log's head is always the last lock a transaction takes, and is
+    held only for the moment before commit: two transactions can then never wait on each
+    other through it (on PostgreSQL an early lock deadlocked with item row locks).
     """
-    head = await _head(tx)
-    seq = head.size
-    entry = canonical(
+    if not tx.pending_audit:
+        tx.before_commit.append(lambda: _append_pending(tx))
+    tx.pending_audit.append(
         {
-            "seq": seq,
-            "at": tx.now.isoformat(timespec="microseconds"),
             "actor": actor_id,
             "action": action.value,
             "case": case_id,
@@ -125,23 +127,31 @@ async def record(
             "digests": digests or {},
         }
     )
-    leaf = leaf_hash(entry)
+
+
+async def _append_pending(tx: Tx) -> None:
+    head = await _head(tx)
     frontier = Frontier.from_json(head.frontier)
-    frontier.append(leaf)
-    tx.session.add(
-        AuditEntry(
-            seq=seq,
-            case_id=case_id,
-            action=action.value,
-            entry=entry.decode(),
-            leaf_hash=leaf.hex(),
+    at = tx.now.isoformat(timespec="microseconds")
+    for pending in tx.pending_audit:
+        seq = frontier.size
+        entry = canonical({"seq": seq, "at": at, **pending})
+        leaf = leaf_hash(entry)
+        frontier.append(leaf)
+        tx.session.add(
+            AuditEntry(
+                seq=seq,
+                case_id=pending["case"],
+                action=pending["action"],
+                entry=entry.decode(),
+                leaf_hash=leaf.hex(),
+            )
         )
-    )
-    head.size = seq + 1
+    tx.pending_audit.clear()
+    head.size = frontier.size
     head.frontier = frontier.to_json()
     _sign(tx, head, frontier.root())
     tx.session.add(head)
-    return seq
 
 
 @dataclass

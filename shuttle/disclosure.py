@@ -212,7 +212,7 @@ async def compile_records(
             await tx.session.exec(
                 select(StatusChange)
                 .where(StatusChange.item_id == item.id)
-                .order_by(col(StatusChange.at))
+                .order_by(col(StatusChange.revision))
             )
         ).all()
         written.append(

@@ -153,7 +153,11 @@ async def create_item(
             updated_at=tx.now,
         )
         tx.session.add(item)
-        tx.session.add(StatusChange(item_id=item.id, state=ItemState.DRAFT.value, at=tx.now))
+        tx.session.add(
+            StatusChange(
+                item_id=item.id, revision=item.revision, state=ItemState.DRAFT.value, at=tx.now
+            )
+        )
         await tx.session.flush()
         version = await _add_version(
             tx, item, 1, body, sharing, actor.user_id, assisted_declaration
@@ -458,7 +462,7 @@ async def _history(tx: Tx, item: Item) -> list[dict[str, str]]:
     query = (
         select(StatusChange)
         .where(StatusChange.item_id == item.id)
-        .order_by(col(StatusChange.at), col(StatusChange.id))
+        .order_by(col(StatusChange.revision))
     )
     return [
         {"state": c.state, "at": c.at.isoformat()} for c in (await tx.session.exec(query)).all()

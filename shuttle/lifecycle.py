@@ -81,4 +81,6 @@ async def change(tx: Tx, item: Item, *, state: ItemState | None = None, **values
     for name, value in values.items():
         set_committed_value(item, name, value)
     if state is not None:
-        tx.session.add(StatusChange(item_id=item.id, state=state.value, at=tx.now))
+        tx.session.add(
+            StatusChange(item_id=item.id, revision=item.revision, state=state.value, at=tx.now)
+        )

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shuttle.errors import (
     Conflict,
@@ -42,6 +42,8 @@ HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+# PostgreSQL's serialization failure and deadlock: nothing was written; the caller may retry.
+RETRYABLE_SQLSTATES = ("40001", "40P01")
 API_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
@@ -79,8 +81,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_answer(exc.status, HTTP_CODES.get(exc.status, "http_error"), exc.reason)
     except IntegrityError:
         return error_answer(409, "conflict", "That clashes with something already recorded.")
-    except OperationalError:
-        log.exception("database unavailable", extra={"request_id": request.get(REQUEST_ID)})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return error_answer(409, "try_again", "Someone else changed this at the same time.")
+        log.exception("database error", extra={"request_id": request.get(REQUEST_ID)})
         return error_answer(
             503, "unavailable", "The service is busy. Nothing was saved; try again."
         )

@@ -217,8 +217,10 @@ class StatusChange(SQLModel, table=True):
     """Each state an item entered, for its author to follow (3d 11)."""
 
     __tablename__ = "status_change"
+    __table_args__ = (UniqueConstraint("item_id", "revision"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     item_id: str = Field(foreign_key="item.id", index=True, max_length=36)
+    revision: int
     state: str = Field(max_length=16)
     at: datetime = when()
 

@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shuttle.crypto import DataCipher, KeyRing
 from shuttle.db import Database
 from shuttle.errors import NotFound
-from shuttle.models import DataKey, utcnow
+from shuttle.models import Case, DataKey, utcnow
 from shuttle.policies import Policies
 from shuttle.settings import Settings
 
@@ -29,6 +31,26 @@ class Tx:
     settings: Settings
     now: datetime
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    pending_audit: list[dict[str, Any]] = field(default_factory=list)
+    writable: bool = False
+    serialise_cases: bool = False
+    locked_cases: set[str] = field(default_factory=set)
+
+    async def lock_case(self, case_id: str) -> None:
+        """Serialise this write with every other write on the same case (PostgreSQL).
+
+        Relay decisions read one row (the recipient's wishes) and write another (the item);
+        two transactions doing that crosswise under READ COMMITTED could each miss the
+        other's change and leave a letter held for ever. Taking the case's row lock first, in
+        every write, settles them one after the other. The order of locks is always: case
+        row, item rows, then the audit log's head (last, just before commit). SQLite needs
+        none of this: it has one writer.
+        """
+        if not self.writable or not self.serialise_cases or case_id in self.locked_cases:
+            return
+        await self.session.exec(select(Case.id).where(col(Case.id) == case_id).with_for_update())
+        self.locked_cases.add(case_id)
 
     async def cipher(self, slot_id: str) -> DataCipher:
         """The cipher for a case (or the service's own slot); NotFound once it is destroyed."""
@@ -64,8 +86,18 @@ class Runtime:
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction; callbacks registered on it run only after it commits."""
         async with self.db.writing() as session:
-            tx = Tx(session, self.keys, self.policies, self.settings, utcnow())
+            tx = Tx(
+                session,
+                self.keys,
+                self.policies,
+                self.settings,
+                utcnow(),
+                writable=True,
+                serialise_cases=not self.db.is_sqlite,
+            )
             yield tx
+            for hook in tx.before_commit:
+                await hook()
         for callback in tx.after_commit:
             await callback()
 

@@ -144,14 +144,15 @@ async def build_case(
     people: tuple[tuple[str, str], ...] = (("sam", "harmed"), ("rob", "responsible")),
     consent: bool = True,
     extra_staff: tuple[tuple[str, str], ...] = (("colleague", "practitioner"),),
+    tag: str = "",
 ) -> Scene:
     """A case led by a practitioner (a senior one if ``sensitive``), with a supervisor,
     another practitioner on the team, and participants who have accepted their invitations
-    and (by default) consented."""
+    and (by default) consented. ``tag`` keeps a second case's accounts apart from the first's."""
     api = Api(client)
     lead_role = "senior_practitioner" if sensitive else "practitioner"
-    lead_id, lead_email = await add_staff(runtime, lead_role, "Lee Lead")
-    sup_id, sup_email = await add_staff(runtime, "supervisor", "Sue Supervisor")
+    lead_id, lead_email = await add_staff(runtime, lead_role, f"Lee Lead{tag}")
+    sup_id, sup_email = await add_staff(runtime, "supervisor", f"Sue Supervisor{tag}")
     lead = await api.sign_in(lead_email)
     _, case = await api.call(
         "POST",
@@ -164,7 +165,7 @@ async def build_case(
     scene.staff = {"lead": lead, "supervisor": await api.sign_in(sup_email)}
     scene.staff_ids = {"lead": lead_id, "supervisor": sup_id}
     for name, role in extra_staff:
-        user_id, email = await add_staff(runtime, role, name.title() + " Staff")
+        user_id, email = await add_staff(runtime, role, f"{name.title()} Staff{tag}")
         await api.call(
             "POST",
             f"/api/v1/cases/{case['id']}/practitioners",
@@ -194,7 +195,7 @@ async def build_case(
                 },
                 expect=200,
             )
-        email = f"{name}@people.example"
+        email = f"{name}{tag}@people.example"
         await api.call(
             "POST",
             f"/api/v1/invitations/{added['invitation_token']}/accept",
