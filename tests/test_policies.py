@@ -90,7 +90,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     """A missing policy file is named in the error."""
     folder = _copy(tmp_path)
     (folder / "reasons.toml").unlink()
-    with pytest.raises(PolicyError, match="reasons.toml"):
+    with pytest.raises(PolicyError, match=r"reasons\.toml"):
         load_policies(folder)
 
 
