@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     PREFERENCES_UPDATE = "case:preferences:update"
     WATCH_LIST_UPDATE = "case:watch_list:update"
     MEETING_REQUEST = "case:meeting:request"
+    PRE_TRIAL_CONSULTATION = "case:pre_trial:consultation"
+    RESPONSE_DECLINE = "item:response:decline"
     ITEM_CREATE = "item:item:create"
     ITEM_REVISE = "item:version:create"
     ITEM_SUBMIT = "item:item:submit"

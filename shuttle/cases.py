@@ -60,6 +60,9 @@ async def case_view(tx: Tx, case: Case, *, content: bool) -> dict[str, Any]:
         "state": case.state,
         "sensitive_complex": case.sensitive_complex,
         "pre_trial": case.pre_trial,
+        "pre_trial_consultation_at": case.pre_trial_consultation_at.isoformat()
+        if case.pre_trial_consultation_at
+        else None,
         "created_at": case.created_at.isoformat(),
         "counts": {"participants": len(participants), "items": dict(states)},
     }
@@ -615,6 +618,29 @@ async def set_case_state(rt: Runtime, actor: Actor, case_id: str, state: str) ->
         )
         if state == "open":
             await relay.release_held(tx, actor.user_id, case_id)
+        return await case_view(tx, case, content=True)
+
+
+async def record_pre_trial_consultation(rt: Runtime, actor: Actor, case_id: str) -> dict[str, Any]:
+    """Before legal proceedings end (B 7, 9): the investigating officer was consulted and the
+    participants told of the impact. Relays of a pre-trial case wait for this record."""
+    async with rt.write() as tx:
+        access.require(tx, actor, "cases:work")
+        case, _ = await access.worked_case(tx, actor, case_id)
+        if not case.pre_trial:
+            raise Conflict("This case is not marked as pre-trial.", code="not_pre_trial")
+        if case.pre_trial_consultation_at is not None:
+            raise Conflict("The consultation is already recorded.", code="already_recorded")
+        case.pre_trial_consultation_at = tx.now
+        tx.session.add(case)
+        await audit.record(
+            tx,
+            actor.user_id,
+            AuditAction.PRE_TRIAL_CONSULTATION,
+            case_id=case_id,
+            subject={"case": case_id},
+        )
+        await relay.release_held(tx, actor.user_id, case_id)
         return await case_view(tx, case, content=True)
 
 

@@ -287,6 +287,7 @@ class Delivery(SQLModel, table=True):
     body_enc: bytes = secret()
     relayed_at: datetime = when()
     read_at: datetime | None = when(nullable=True)
+    response_declined_at: datetime | None = when(nullable=True)
 
 
 class DisclosureRequest(SQLModel, table=True):

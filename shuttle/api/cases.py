@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shuttle import cases, disclosure, items, records
+from shuttle import cases, disclosure, follow_ups, items, records
 from shuttle.api import schemas
 from shuttle.api.http import body, reply, runtime, signed_in
 
@@ -221,3 +221,18 @@ async def events(request: web.Request) -> web.Response:
     actor = await signed_in(request)
     found = await records.case_events(runtime(request), actor, request.match_info["case_id"])
     return reply({"events": found})
+
+
+async def pre_trial_consultation(request: web.Request) -> web.Response:
+    """POST /api/v1/cases/{case_id}/pre-trial-consultation."""
+    actor = await signed_in(request)
+    await body(request, schemas.Empty)
+    case_id = request.match_info["case_id"]
+    return reply(await cases.record_pre_trial_consultation(runtime(request), actor, case_id))
+
+
+async def list_follow_ups(request: web.Request) -> web.Response:
+    """GET /api/v1/cases/{case_id}/follow-ups: responses asked for and not yet given."""
+    actor = await signed_in(request)
+    found = await follow_ups.open_follow_ups(runtime(request), actor, request.match_info["case_id"])
+    return reply({"follow_ups": found})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shuttle import items, relay, vetting
+from shuttle import follow_ups, items, relay, vetting
 from shuttle.api import schemas
 from shuttle.api.http import body, reply, runtime, signed_in
 
@@ -83,3 +83,11 @@ async def queue(request: web.Request) -> web.Response:
     """GET /api/v1/queue: items waiting for the caller's decision, oldest first."""
     actor = await signed_in(request)
     return reply({"items": await vetting.queue(runtime(request), actor)})
+
+
+async def decline_response(request: web.Request) -> web.Response:
+    """POST /api/v1/items/{item_id}/decline-response: the recipient will not reply."""
+    actor = await signed_in(request)
+    await body(request, schemas.Empty)
+    item_id = request.match_info["item_id"]
+    return reply(await follow_ups.decline_response(runtime(request), actor, item_id))
