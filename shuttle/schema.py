@@ -9,21 +9,26 @@ synchronous and runs its database work in an event loop of its own: call it from
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import make_url, pool
-from sqlalchemy.engine import Connection
+from sqlalchemy import event, make_url, pool
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 MIGRATION_LOCK_ID = 0x5348_5554  # "SHUT": the advisory lock held while migrating PostgreSQL
+
+# Alembic keeps the running migration's context in module globals, so two migrations in one
+# process at once would run on each other's connections: run them one at a time.
+_alembic_lock = threading.Lock()
 
 T = TypeVar("T")
 
@@ -58,7 +63,8 @@ def upgrade_to_head(database_url: str) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    _run(database_url, upgrade)
+    with _alembic_lock:
+        _run(database_url, upgrade, write=True)
 
 
 def current_revision(database_url: str) -> str | None:
@@ -90,11 +96,13 @@ def _make_sqlite_folder(database_url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _run(database_url: str, work: Callable[[Connection], T]) -> T:
+def _run(database_url: str, work: Callable[[Connection], T], *, write: bool = False) -> T:
     """Run ``work`` in one transaction on a fresh connection, in an event loop of its own."""
 
     async def main() -> T:
         engine = create_async_engine(database_url, poolclass=pool.NullPool)
+        if engine.dialect.name == "sqlite":
+            _sqlite_transactions(engine.sync_engine, write=write)
         try:
             async with engine.begin() as connection:
                 return await connection.run_sync(work)
@@ -108,3 +116,23 @@ def _run(database_url: str, work: Callable[[Connection], T]) -> T:
     # Called on a thread whose loop is running: asyncio.run would refuse, so use another thread.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shuttle-schema") as executor:
         return executor.submit(lambda: asyncio.run(main())).result()
+
+
+def _sqlite_transactions(engine: Engine, *, write: bool) -> None:
+    """Make SQLite run the work in one real transaction, taking the write lock first if writing.
+
+    Python's sqlite3 would otherwise run DDL outside any transaction: a failed migration would
+    be left half done, and two processes migrating at once would collide instead of one
+    waiting for the other (which then finds nothing left to do).
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

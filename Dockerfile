@@ -1,0 +1,31 @@
+# Shuttle against PostgreSQL: see docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+COPY pyproject.toml README.md* ./
+COPY shuttle ./shuttle
+COPY policies ./policies
+COPY web ./web
+RUN pip install . && rm -rf build ./*.egg-info
+
+RUN useradd --system --uid 10001 --home-dir /data --no-create-home shuttle \
+    && mkdir -p /data && chown shuttle:shuttle /data && chmod 0700 /data
+
+# policies/ and web/ are not inside the installed package: point the settings at them.
+ENV SHUTTLE_ENVIRONMENT=production \
+    SHUTTLE_DATA_DIR=/data \
+    SHUTTLE_POLICIES_DIR=/app/policies \
+    SHUTTLE_WEB_DIR=/app/web
+
+USER shuttle
+VOLUME ["/data"]
+EXPOSE 8080
+
+# `serve` migrates the database and creates the key files on first start.
+CMD ["shuttle", "serve", "--host", "0.0.0.0", "--port", "8080"]
