@@ -177,7 +177,7 @@ async def authenticate(rt: Runtime, token: str) -> Actor:
         ):
             raise NotSignedIn("Your session has ended. Sign in again.", code="session_ended")
         actor = await _actor(tx, user)
-        stale = session.last_used_at + TOKEN_TOUCH_INTERVAL <= tx.now
+        stale = session.last_used_at + min(TOKEN_TOUCH_INTERVAL, idle / 2) <= tx.now
     if stale:
         async with rt.write() as tx:
             row = await tx.session.get(SessionToken, session.id)

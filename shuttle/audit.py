@@ -131,9 +131,36 @@ async def record(
     )
 
 
+class AuditIntegrityError(RuntimeError):
+    """The log's head does not match its own signature: refuse to append (and so to sign)."""
+
+
+def head_problems(tx: Tx, head: AuditHead) -> list[str]:
+    """What is wrong with the signed head itself: a malformed root or an invalid signature."""
+    try:
+        root = bytes.fromhex(head.root_hash)
+        signature = base64.b64decode(head.signature, validate=True)
+    except ValueError:
+        return ["the tree head's root or signature is malformed"]
+    body = checkpoint_body(head.size, root).encode()
+    if not verify_signature(tx.keys.signing.public_key_bytes(), body, signature):
+        return ["the tree head's signature does not verify"]
+    return []
+
+
 async def _append_pending(tx: Tx) -> None:
     head = await _head(tx)
-    frontier = Frontier.from_json(head.frontier)
+    # Never sign on top of a head we did not sign, or of a frontier that disagrees with it:
+    # otherwise a rewrite of the log would be signed by the service at its next change.
+    try:
+        frontier = Frontier.from_json(head.frontier)
+    except ValueError as exc:
+        raise AuditIntegrityError("the audit log's frontier is malformed") from exc
+    if head_problems(tx, head) or (frontier.size, frontier.root().hex()) != (
+        head.size,
+        head.root_hash,
+    ):
+        raise AuditIntegrityError("the audit log's head does not verify; refusing to append")
     at = tx.now.isoformat(timespec="microseconds")
     for pending in tx.pending_audit:
         seq = frontier.size
@@ -190,10 +217,14 @@ async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
             problems.append(f"the signed head says {head.size} entries; {frontier.size} found")
         if head.root_hash != root.hex():
             problems.append("the recomputed root does not match the signed head")
-        signature = base64.b64decode(head.signature)
-        body = checkpoint_body(head.size, bytes.fromhex(head.root_hash)).encode()
-        if not verify_signature(tx.keys.signing.public_key_bytes(), body, signature):
-            problems.append("the tree head's signature does not verify")
+        problems.extend(head_problems(tx, head))
+        try:
+            stored = Frontier.from_json(head.frontier)
+        except ValueError:
+            problems.append("the head's frontier is malformed")
+        else:
+            if stored.size != frontier.size or stored.root() != root:
+                problems.append("the head's frontier does not match the entries")
     return Verification(ok=not problems, size=frontier.size, root=root.hex(), problems=problems)
 
 

@@ -13,7 +13,15 @@ from shuttle.accounts import issue_invitation
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
 from shuttle.lifecycle import BEFORE_RELAY
-from shuttle.models import Assignment, Case, Item, ItemVersion, Participant, User
+from shuttle.models import (
+    Assignment,
+    Case,
+    Item,
+    ItemVersion,
+    MeetingRequest,
+    Participant,
+    User,
+)
 from shuttle.policies import PRACTITIONER_ROLES
 from shuttle.runtime import SERVICE_SLOT, Runtime, Tx
 from shuttle.sharing import DELIVERIES
@@ -83,6 +91,7 @@ async def case_view(tx: Tx, case: Case, *, content: bool) -> dict[str, Any]:
         team.append({"user_id": user.id, "role": place.role, "name": name})
     view["practitioners"] = team
     view["participants"] = [await participant_view(tx, p) for p in participants]
+    view["meeting_requests"] = await meeting_requests(tx, case.id)
     return view
 
 
@@ -459,7 +468,6 @@ async def record_consent(
             subject={
                 "participant": participant.id,
                 "method": method,
-                "sheet": sheet,
                 "court_ordered": bool(court_ordered),
             },
         )
@@ -686,15 +694,43 @@ async def get_watch_list(rt: Runtime, actor: Actor, case_id: str) -> list[str]:
         return await watch_list(tx, case)
 
 
-async def request_meeting(rt: Runtime, actor: Actor) -> dict[str, Any]:
+async def request_meeting(rt: Runtime, actor: Actor, note: str | None) -> dict[str, Any]:
     """A participant asks for a face-to-face meeting, recorded for the facilitator (3d 3)."""
     async with rt.write() as tx:
         participant = await access.own_participant(tx, actor)
+        request = MeetingRequest(
+            case_id=participant.case_id, participant_id=participant.id, requested_at=tx.now
+        )
+        if note and note.strip():
+            cipher = await tx.cipher(participant.case_id)
+            request.note_enc = cipher.seal(note.strip(), row=f"meeting:{request.id}", field="note")
+        tx.session.add(request)
         await audit.record(
             tx,
             actor.user_id,
             AuditAction.MEETING_REQUEST,
             case_id=participant.case_id,
-            subject={"participant": participant.id},
+            subject={"participant": participant.id, "meeting_request": request.id},
         )
-        return {"requested_at": tx.now.isoformat(), "state": "requested"}
+        return {"id": request.id, "requested_at": tx.now.isoformat(), "state": "requested"}
+
+
+async def meeting_requests(tx: Tx, case_id: str) -> list[dict[str, Any]]:
+    """Every face-to-face meeting asked for in the case, for its practitioners."""
+    cipher = await tx.cipher(case_id)
+    query = (
+        select(MeetingRequest)
+        .where(col(MeetingRequest.case_id) == case_id)
+        .order_by(col(MeetingRequest.requested_at))
+    )
+    return [
+        {
+            "id": m.id,
+            "participant_id": m.participant_id,
+            "requested_at": m.requested_at.isoformat(),
+            "note": cipher.open(m.note_enc, row=f"meeting:{m.id}", field="note")
+            if m.note_enc
+            else None,
+        }
+        for m in (await tx.session.exec(query)).all()
+    ]

@@ -405,7 +405,10 @@ async def item_view(tx: Tx, actor: Actor, seen: ItemAccess, *, full: bool = True
     """The item as ``seen`` allows: the recipient's, the author's or the practitioner's view."""
     item = seen.item
     if seen.delivery is not None:
-        return await relay.delivery_view(tx, seen.delivery, item)
+        # The inbox entry of API.md, plus what response its writer hopes for (3d 12).
+        received = await relay.delivery_view(tx, seen.delivery, item)
+        received["response_wanted"] = item.response_wanted
+        return received
     cipher = await tx.cipher(item.case_id)
     version = await relay.current_version(tx, item)
     view: dict[str, Any] = {

@@ -11,6 +11,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from shuttle.audit import AuditIntegrityError
 from shuttle.errors import (
     Conflict,
     Forbidden,
@@ -78,7 +79,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_answer(exc.status, HTTP_CODES.get(exc.status, "http_error"), exc.reason)
+        answer = error_answer(exc.status, HTTP_CODES.get(exc.status, "http_error"), exc.reason)
+        if "Allow" in exc.headers:
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
+    except AuditIntegrityError:
+        log.critical("audit log integrity failure", extra={"request_id": request.get(REQUEST_ID)})
+        return error_answer(
+            503, "audit_log_damaged", "The record cannot be written safely. Nothing was saved."
+        )
     except IntegrityError:
         return error_answer(409, "conflict", "That clashes with something already recorded.")
     except DBAPIError as exc:

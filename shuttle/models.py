@@ -290,6 +290,17 @@ class Delivery(SQLModel, table=True):
     response_declined_at: datetime | None = when(nullable=True)
 
 
+class MeetingRequest(SQLModel, table=True):
+    """A participant asking for a face-to-face meeting (guidance 3d 3), for the facilitator."""
+
+    __tablename__ = "meeting_request"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
+    note_enc: bytes | None = secret(nullable=True)
+    requested_at: datetime = when()
+
+
 class DisclosureRequest(SQLModel, table=True):
     """A participant's request for their own records (guidance G 5; UK right of access)."""
 

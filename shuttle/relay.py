@@ -247,7 +247,6 @@ async def delivery_view(tx: Tx, delivery: Delivery, item: Item) -> dict[str, Any
             "label": cipher.open(delivery.label_enc, row=row, field="label"),
         },
         "from": cipher.open(delivery.from_enc, row=row, field="from"),
-        "response_wanted": item.response_wanted,
         "relayed_at": delivery.relayed_at.isoformat(),
         "read_at": delivery.read_at.isoformat() if delivery.read_at else None,
     }

@@ -995,10 +995,12 @@ async def test_a_rewrite_is_not_laundered_by_the_next_append(client: Any, runtim
         await sql(tx, "UPDATE audit_head SET frontier = :f", f=frontier.to_json())
     async with runtime.read() as tx:
         assert not (await audit.verify(tx)).ok
-    # Any ordinary change appends an entry through the service.
-    await accounts.add_user(
-        runtime, role="practitioner", email="next@service.example", name="N", password=PASSWORD
-    )
+    # Any ordinary change would append an entry through the service: it refuses to sign on top
+    # of a head that disagrees with its frontier, and the change is not made.
+    with pytest.raises(audit.AuditIntegrityError):
+        await accounts.add_user(
+            runtime, role="practitioner", email="next@service.example", name="N", password=PASSWORD
+        )
     async with runtime.read() as tx:
         result = await audit.verify(tx)
     assert not result.ok, "the forged entry is now covered by the service's own signature"

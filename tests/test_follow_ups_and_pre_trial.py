@@ -57,7 +57,6 @@ async def test_pre_trial_case_relays_only_after_consultation(client, runtime) ->
     """B 7, 9: relays of a pre-trial case wait until the consultation is recorded."""
     scene = await build_case(client, runtime)
     api = scene.api
-    _, case = await api.call("GET", f"/api/v1/cases/{scene.case_id}", scene.lead, expect=200)
     status, error = await api.call(
         "POST", f"/api/v1/cases/{scene.case_id}/pre-trial-consultation", scene.lead
     )

@@ -563,7 +563,6 @@ class Loop:
         await self.call(
             "POST", "/api/v1/me/meeting-requests", "sam", {"note": m("meeting_note")}, 201
         )
-        self.not_stored.add("meeting_note")  # accepted by the API, but not kept anywhere
         # Sam asks; the lead records Rob's request. Both released and downloaded, so sealed
         # packages holding every version and every summary are written too.
         sams = await self.call("POST", "/api/v1/me/disclosure-requests", "sam", None, 201)

@@ -48,7 +48,7 @@ async def test_concurrent_decisions_have_one_winner(client, runtime) -> None:
 
 
 async def test_withdrawal_racing_approval_never_relays_after_withdrawal(client, runtime) -> None:
-    """SECURITY.md: a withdrawal that commits first stops the relay; a version relays at most once."""
+    """SECURITY.md: a withdrawal that commits first stops the relay; a version relays once."""
     scene = await build_case(client, runtime)
     await scene.willing("sam")
     api, rob = scene.api, scene.people["rob"].token

@@ -54,8 +54,8 @@ async def opt_out(request: web.Request) -> web.Response:
 async def request_meeting(request: web.Request) -> web.Response:
     """POST /api/v1/me/meeting-requests: ask for a face-to-face meeting."""
     actor = await signed_in(request)
-    await body(request, schemas.MeetingRequest)
-    return reply(await cases.request_meeting(runtime(request), actor), status=201)
+    form = await body(request, schemas.MeetingRequest)
+    return reply(await cases.request_meeting(runtime(request), actor, form.note), status=201)
 
 
 async def request_disclosure(request: web.Request) -> web.Response:

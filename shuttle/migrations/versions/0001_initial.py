@@ -339,6 +339,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_reading_item_id"), "reading", ["item_id"])
     op.create_table(
+        "meeting_request",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("participant_id", sa.String(length=36), nullable=False),
+        sa.Column("note_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["case_record.id"]),
+        sa.ForeignKeyConstraint(["participant_id"], ["participant.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_meeting_request_case_id"), "meeting_request", ["case_id"])
+    op.create_index(
+        op.f("ix_meeting_request_participant_id"), "meeting_request", ["participant_id"]
+    )
+    op.create_table(
         "status_change",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("item_id", sa.String(length=36), nullable=False),
@@ -380,6 +395,7 @@ def downgrade() -> None:
     """Drop every table (children first); their indexes go with them."""
     op.drop_table("summary")
     op.drop_table("status_change")
+    op.drop_table("meeting_request")
     op.drop_table("reading")
     op.drop_table("item_version")
     op.drop_table("delivery")
