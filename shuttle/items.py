@@ -287,6 +287,11 @@ async def submit_item(rt: Runtime, actor: Actor, item_id: str) -> dict[str, Any]
     """Send a draft (or a revised returned item) to the practitioners' vetting queue."""
     async with rt.write() as tx:
         item = await access.authored_item(tx, actor, item_id)
+        if item.state not in EDITABLE:
+            raise Conflict(
+                f"This item is {item.state}; only drafts and returned items are sent.",
+                code="wrong_state",
+            )
         if item.author_participant_id is not None:
             author = await tx.session.get(Participant, item.author_participant_id)
             assert author is not None

@@ -138,22 +138,29 @@ async def try_relay(tx: Tx, actor_id: str | None, item: Item) -> None:
 
 
 async def _attribution(tx: Tx, item: Item, version: ItemVersion) -> tuple[str, str, str]:
-    """(tag, whose name to show, text) for the version being relayed (rule 3, rule 4)."""
+    """(tag, whose name to show, text) for the version being relayed (rule 3, rule 4).
+
+    The text is the agreed summary for every ``summary`` item, whoever wrote it: the
+    original words of a summarised item never reach anyone.
+    """
     cipher = await tx.cipher(item.case_id)
-    body = cipher.open(version.body_enc, row=f"item_version:{version.id}", field="body")
+    if version.scope == "summary":
+        summary = await agreed_summary(tx, item)
+        if summary is None:
+            raise RuntimeError("a summary item reached relay without an agreed summary")
+        text = cipher.open(summary.text_enc, row=f"summary:{summary.id}", field="text")
+    else:
+        text = cipher.open(version.body_enc, row=f"item_version:{version.id}", field="body")
     if item.author_participant_id is None:
-        return "facilitator_assessment", "Your facilitator", body
+        return "facilitator_assessment", "Your facilitator", text
     author = await tx.session.get(Participant, item.author_participant_id)
     assert author is not None
     name = cipher.open(
         author.shown_to_others_as_enc, row=f"participant:{author.id}", field="shown_as"
     )
     if version.scope == "summary":
-        summary = await agreed_summary(tx, item)
-        assert summary is not None
-        text = cipher.open(summary.text_enc, row=f"summary:{summary.id}", field="text")
         return "facilitator_summary", name, text
-    return ("written_with_help" if item.assisted else "own_words"), name, body
+    return ("written_with_help" if item.assisted else "own_words"), name, text
 
 
 async def _deliver(
