@@ -11,6 +11,7 @@ from shuttle import access, audit, relay
 from shuttle.access import Actor
 from shuttle.accounts import issue_invitation
 from shuttle.audit import AuditAction
+from shuttle.crypto import DataCipher
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
 from shuttle.lifecycle import BEFORE_RELAY
 from shuttle.models import (
@@ -120,13 +121,19 @@ async def participant_view(tx: Tx, participant: Participant) -> dict[str, Any]:
         "has_account": participant.user_id is not None,
         "consent": consent,
         "opted_out_at": participant.opted_out_at.isoformat() if participant.opted_out_at else None,
-        "preferences": preferences_view(
-            cipher.open_json(participant.unwanted_topics_enc, row=row, field="unwanted_topics")
-            if participant.unwanted_topics_enc
-            else [],
-            participant,
-        ),
+        "preferences": preferences_view(unwanted_topics(cipher, participant), participant),
     }
+
+
+def unwanted_topics(cipher: DataCipher, participant: Participant) -> list[str]:
+    """The topics a participant does not want to hear about, decrypted."""
+    if participant.unwanted_topics_enc is None:
+        return []
+    row = f"participant:{participant.id}"
+    topics: list[str] = cipher.open_json(
+        participant.unwanted_topics_enc, row=row, field="unwanted_topics"
+    )
+    return topics
 
 
 def preferences_view(topics: list[str], participant: Participant) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from shuttle import access, audit, lifecycle, relay
 from shuttle.access import Actor, ItemAccess
 from shuttle.audit import AuditAction
-from shuttle.cases import watch_list
+from shuttle.cases import unwanted_topics, watch_list
 from shuttle.errors import Conflict, Invalid, NotFound
 from shuttle.lifecycle import EDITABLE, ItemState
 from shuttle.models import (
@@ -318,12 +318,8 @@ async def _screen(tx: Tx, item: Item, version: ItemVersion) -> None:
     topics: list[str] = []
     for recipient_id in relay.recipient_ids(version):
         recipient = await tx.session.get(Participant, recipient_id)
-        if recipient is not None and recipient.unwanted_topics_enc:
-            topics += cipher.open_json(
-                recipient.unwanted_topics_enc,
-                row=f"participant:{recipient.id}",
-                field="unwanted_topics",
-            )
+        if recipient is not None:
+            topics += unwanted_topics(cipher, recipient)
     flags = screen(body, watch_list=await watch_list(tx, case), unwanted_topics=topics)
     version.flags_enc = cipher.seal_json(
         [f.public() for f in flags], row=f"item_version:{version.id}", field="flags"

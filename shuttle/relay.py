@@ -94,21 +94,26 @@ async def waiting_for(tx: Tx, item: Item) -> list[str]:
     """Why an approved item is held: the item's blockers and any recipient not ready yet."""
     version = await current_version(tx, item)
     reasons = [b for b in await blockers(tx, item, version) if b != "not_approved"]
-    delivered = await _delivered_to(tx, item)
+    pending = await _still_to_receive(tx, item, version)
+    if any(not recipient_ready(recipient, item.case_id) for _, recipient in pending):
+        reasons.append("recipient_willing")
+    return reasons
+
+
+async def _still_to_receive(
+    tx: Tx, item: Item, version: ItemVersion
+) -> list[tuple[str, Participant | None]]:
+    """The chosen recipients who have not had the item yet and have not opted out."""
+    query = select(Delivery.recipient_id).where(Delivery.item_id == item.id)
+    delivered = set((await tx.session.exec(query)).all())
+    pending = []
     for recipient_id in recipient_ids(version):
         if recipient_id in delivered:
             continue
         recipient = await tx.session.get(Participant, recipient_id)
-        if recipient is not None and recipient.state == "opted_out":
-            continue
-        if not recipient_ready(recipient, item.case_id) and "recipient_willing" not in reasons:
-            reasons.append("recipient_willing")
-    return reasons
-
-
-async def _delivered_to(tx: Tx, item: Item) -> set[str]:
-    query = select(Delivery.recipient_id).where(Delivery.item_id == item.id)
-    return set((await tx.session.exec(query)).all())
+        if recipient is None or recipient.state != "opted_out":
+            pending.append((recipient_id, recipient))
+    return pending
 
 
 async def try_relay(tx: Tx, actor_id: str | None, item: Item) -> None:
@@ -120,14 +125,8 @@ async def try_relay(tx: Tx, actor_id: str | None, item: Item) -> None:
         if item.state != ItemState.HELD:
             await lifecycle.change(tx, item, state=ItemState.HELD)
         return
-    delivered = await _delivered_to(tx, item)
     outstanding = False
-    for recipient_id in recipient_ids(version):
-        if recipient_id in delivered:
-            continue
-        recipient = await tx.session.get(Participant, recipient_id)
-        if recipient is not None and recipient.state == "opted_out":
-            continue
+    for recipient_id, recipient in await _still_to_receive(tx, item, version):
         if not recipient_ready(recipient, item.case_id):
             outstanding = True
             continue

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from shuttle import access, audit, lifecycle, relay
 from shuttle.access import Actor, ItemAccess
 from shuttle.audit import AuditAction
+from shuttle.cases import unwanted_topics
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
 from shuttle.items import item_view
 from shuttle.lifecycle import ItemState
@@ -82,18 +83,13 @@ async def _queue_entry(tx: Tx, actor: Actor, item: Item) -> dict[str, Any]:
         recipient = await tx.session.get(Participant, recipient_id)
         if recipient is None:
             continue
-        row = f"participant:{recipient.id}"
         wishes.append(
             {
                 "participant_id": recipient.id,
                 "state": recipient.state,
                 "receive": recipient.receive,
                 "delivery": recipient.delivery,
-                "unwanted_topics": cipher.open_json(
-                    recipient.unwanted_topics_enc, row=row, field="unwanted_topics"
-                )
-                if recipient.unwanted_topics_enc
-                else [],
+                "unwanted_topics": unwanted_topics(cipher, recipient),
             }
         )
     view["recipients_preferences"] = wishes
