@@ -25,7 +25,9 @@ from shuttle.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "merkle" / "testdata"
+# A copy of ../shared/vectors/merkle (Apache-2.0, licence beside it), kept in the repository
+# so that a clone tests itself; tests/vectors/README.md says where it comes from.
+VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle" / "testdata"
 VECTOR_DIRS = {
     "inclusion": ("0", "1", "2", "3", "4", "additional", "single-entry"),
     "consistency": ("0", "1", "2", "3", "4", "additional"),
