@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := web/static/.built
 
-.PHONY: all setup run test lint format migration clean
+.PHONY: all setup run test test-browser lint format migration translations clean
 
 all: test
 
@@ -16,15 +17,38 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(STAMP)
+# The pages' CSS and scripts, compiled from the pinned npm packages in web/assets.
+$(ASSETS): $(STAMP) web/assets/package-lock.json $(wildcard web/assets/scss/*.scss web/assets/js/*)
+	VENV=$(VENV) scripts/build-assets
+	touch $@
+
+setup: $(STAMP) $(ASSETS)
 
 # Options for serve: make run ARGS="--port 8081"
-run: $(STAMP)
+run: setup
 	$(BIN)/shuttle serve $(ARGS)
 
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k relay"
-test: $(STAMP)
+# The browser tests need Debian's chromium: installed here when we can (root or sudo).
+test: setup
+	scripts/install-browser
 	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-all
+
+# Just the browser tests, on SQLite (screenshots in test-artifacts/screenshots).
+test-browser: setup
+	scripts/install-browser
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+# Extract the words to translate and update the Welsh catalogue; then translate the new
+# entries in web/locale/cy/LC_MESSAGES/messages.po (tests/test_translations.py checks).
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--project=Shuttle --copyright-holder="Shuttle contributors" \
+		-o web/locale/messages.pot .
+	test -f web/locale/cy/LC_MESSAGES/messages.po \
+		|| $(BIN)/pybabel -q init -i web/locale/messages.pot -d web/locale -l cy
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete \
+		-i web/locale/messages.pot -d web/locale -l cy
 
 lint: $(STAMP)
 	$(BIN)/ruff check shuttle tests
@@ -48,12 +72,6 @@ migration: $(STAMP)
 	&& $(BIN)/alembic -c shuttle/alembic.ini -x url=$$url revision --autogenerate \
 		--rev-id $$rev -m "$(m)"; \
 	status=$$?; rm -rf "$$scratch"; exit $$status
-
-# ---------------------------------------------------------------------------------------------
-# Browser tests: to come. They will drive Debian's chromium (/usr/bin/chromium, installed by
-# the machine's setup, not by this Makefile) against `shuttle serve` on a free port, with their
-# own target here (`test-browser`) called from `test` once they exist.
-# ---------------------------------------------------------------------------------------------
 
 # Caches only: ./var (your local database and keys) and .venv are left alone.
 clean:

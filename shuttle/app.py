@@ -9,6 +9,7 @@ from aiohttp import web
 from shuttle import middleware, routes
 from shuttle.api.http import RUNTIME
 from shuttle.bootstrap import open_runtime
+from shuttle.pages.web import TEMPLATES, templates
 from shuttle.passwords import dummy_hash
 from shuttle.settings import Settings
 
@@ -28,9 +29,10 @@ def create_app(settings: Settings) -> web.Application:
     """The application for ``settings``; its database and keys open on start-up."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middleware.headers, middleware.errors],
+        middlewares=[middleware.headers, middleware.errors, middleware.pages],
     )
     app[SETTINGS] = settings
+    app[TEMPLATES] = templates(settings)
     app.cleanup_ctx.append(_runtime)
-    routes.add_routes(app)
+    routes.add_routes(app, settings)
     return app

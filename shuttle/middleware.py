@@ -1,16 +1,19 @@
-"""Domain errors to answers, security headers, request ids. One place for each."""
+"""Domain errors to answers (JSON or a page), CSRF and language for pages, security headers,
+request ids. One place for each."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from shuttle import i18n
 from shuttle.audit import AuditIntegrityError
 from shuttle.errors import (
     Conflict,
@@ -23,6 +26,9 @@ from shuttle.errors import (
     ShuttleError,
     TooLarge,
 )
+from shuttle.i18n import N_
+from shuttle.pages import errors as page_errors
+from shuttle.pages import web as page_web
 
 log = logging.getLogger("shuttle.http")
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -45,6 +51,11 @@ HTTP_CODES = {
 }
 # PostgreSQL's serialization failure and deadlock: nothing was written; the caller may retry.
 RETRYABLE_SQLSTATES = ("40001", "40P01")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 API_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
@@ -53,6 +64,12 @@ API_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+def is_page(request: web.BaseRequest) -> bool:
+    """Whether the request is for a page (HTML) rather than the JSON API or a static file."""
+    path = request.path
+    return not (path.startswith(("/api/", "/static/")) or path == "/healthz")
 
 
 def error_answer(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -71,6 +88,8 @@ def _status(exc: ShuttleError) -> int:
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain errors to their status; never show a traceback or internal detail."""
+    if is_page(request):
+        return await _page_errors(request, handler)
     try:
         return await handler(request)
     except ShuttleError as exc:
@@ -102,12 +121,95 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_answer(500, "internal", "Something went wrong on our side.")
 
 
+PAGE_ERRORS = {
+    400: N_("Something was wrong with that request"),
+    403: N_("You cannot do this"),
+    404: N_("Page not found"),
+    405: N_("Page not found"),
+    409: N_("Someone else has changed this"),
+    413: N_("That is too long"),
+    422: N_("Something was wrong with that request"),
+    429: N_("Too many attempts"),
+    503: N_("Sorry, the service is unavailable"),
+    500: N_("Sorry, there is a problem with the service"),
+}
+
+
+async def _page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Errors on pages: sign in again, or a plain page that says what happened and nothing more."""
+    _ = i18n.gettext
+    try:
+        return await handler(request)
+    except NotSignedIn:
+        if request.method == "GET":
+            raise web.HTTPSeeOther(f"/sign-in?next={quote(request.path_qs, safe='/')}") from None
+        raise web.HTTPSeeOther("/sign-in") from None
+    except ShuttleError as exc:
+        status = _status(exc)
+        # Not found and forbidden look alike: never say whether something exists.
+        message = _("It may have been moved, or you may not have access to it.")
+        if status not in (403, 404):
+            message = _(exc.message)
+        return await page_errors.page(
+            request, status, _(PAGE_ERRORS.get(status, PAGE_ERRORS[400])), message
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        title = PAGE_ERRORS.get(exc.status, PAGE_ERRORS[400])
+        answer = await page_errors.page(
+            request, exc.status, _(title), _("Check the address and try again.")
+        )
+        if "Allow" in exc.headers:
+            answer.headers["Allow"] = exc.headers["Allow"]
+        return answer
+    except AuditIntegrityError:
+        log.critical("audit log integrity failure", extra={"request_id": request.get(REQUEST_ID)})
+        return await page_errors.page(
+            request, 503, _(PAGE_ERRORS[503]), _("Nothing was saved. Try again later.")
+        )
+    except IntegrityError:
+        return await page_errors.page(
+            request, 409, _(PAGE_ERRORS[409]), _("Go back, reload the page and try again.")
+        )
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            log.exception("database error", extra={"request_id": request.get(REQUEST_ID)})
+        return await page_errors.page(
+            request, 503, _(PAGE_ERRORS[503]), _("Nothing was saved. Try again.")
+        )
+    except Exception:
+        log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
+        return await page_errors.page(
+            request, 500, _(PAGE_ERRORS[500]), _("Nothing was saved. Try again later.")
+        )
+
+
+@web.middleware
+async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """For pages: the visitor's language, and a valid CSRF token on every form sent."""
+    if not is_page(request):
+        return await handler(request)
+    i18n.set_language(page_web.language_of(request))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        await page_web.check_csrf(request)
+    response = await handler(request)
+    page_web.remember_anonymous(request, response)
+    return response
+
+
 @web.middleware
 async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request id on every answer, and the strict headers on everything personal."""
     request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
     response = await handler(request)
     response.headers["X-Request-Id"] = request[REQUEST_ID]
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "public, max-age=3600")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
+    elif is_page(request):
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("Vary", "Cookie")
     for name, value in API_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

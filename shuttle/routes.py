@@ -10,6 +10,9 @@ from pydantic import BaseModel
 
 from shuttle.api import cases, items, me, records, schemas, session
 from shuttle.api import openapi as openapi_doc
+from shuttle.pages import session as session_pages
+from shuttle.pages.web import static_dir
+from shuttle.settings import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -84,6 +87,20 @@ ROUTES: tuple[Route, ...] = (
 )
 # fmt: on
 
+# The pages (HTML). Forms are POSTs checked for a CSRF token by the page middleware.
+# fmt: off
+PAGES: tuple[Route, ...] = (
+    Route("GET", "/", session_pages.start, "page.start", "Start: where each person begins", "anyone"),
+    Route("GET", "/sign-in", session_pages.sign_in_form, "page.sign_in", "Sign in", "anyone"),
+    Route("POST", "/sign-in", session_pages.sign_in, "page.sign_in.post", "Sign in", "anyone"),
+    Route("POST", "/sign-out", session_pages.sign_out, "page.sign_out", "Sign out", "anyone"),
+    Route("GET", "/signed-out", session_pages.signed_out, "page.signed_out", "Signed out", "anyone"),
+    Route("GET", "/language/{code}", session_pages.choose_language, "page.language", "Choose English or Welsh", "anyone"),
+    Route("GET", "/invitation/{token}", session_pages.invitation_form, "page.invitation", "Set up an account from an invitation", "anyone"),
+    Route("POST", "/invitation/{token}", session_pages.accept_invitation, "page.invitation.post", "Set up an account from an invitation", "anyone"),
+)
+# fmt: on
+
 
 async def openapi(request: web.Request) -> web.Response:
     """GET /api/openapi.json."""
@@ -95,9 +112,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register every route under its name."""
-    for route in ROUTES:
+def add_routes(app: web.Application, settings: Settings) -> None:
+    """Register every route and page under its name, and the built assets under /static/."""
+    for route in (*ROUTES, *PAGES):
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
+    static = static_dir(settings)
+    if static.is_dir():
+        app.router.add_static("/static/", static, name="static", append_version=False)
     app.router.add_get("/api/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", health, name="health")

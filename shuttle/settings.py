@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     token_lifetime_hours: float = Field(default=12.0, gt=0)
     token_idle_minutes: float = Field(default=60.0, gt=0)
     invitation_lifetime_days: float = Field(default=14.0, gt=0)
+    https: bool = Field(
+        default=False,
+        description="Served over HTTPS (directly or behind a proxy): Secure, __Host- cookies.",
+    )
+    exit_url: str = Field(
+        default="https://www.bbc.co.uk/weather",
+        description="Where 'Exit this page' goes: an ordinary site that gives nothing away.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sqlite_pool_size: int = Field(default=4, ge=1, le=64)
 

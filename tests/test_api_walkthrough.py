@@ -10,14 +10,10 @@ one error shape of API.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
-import os
 import re
 import secrets
-import socket
-import subprocess
 import sys
 import zipfile
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from tests.served import Server, serving
 
 from shuttle.settings import Settings
 
@@ -167,92 +164,11 @@ class Http:
             return response.content_type, raw
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on just now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    """The real server, running as a subprocess on this test's database."""
-
-    process: subprocess.Popen[bytes]
-    base: str
-    env: dict[str, str]
-    log: Path
-
-    def log_text(self) -> str:
-        """What the server wrote so far."""
-        return self.log.read_text(errors="replace")
-
-    async def ready(self, within: float = 30.0) -> None:
-        """Wait until ``/healthz`` answers; fail with the server's log if it died."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        async with aiohttp.ClientSession() as session:
-            while True:
-                if self.process.poll() is not None:
-                    pytest.fail(
-                        f"the server exited ({self.process.returncode}):\n{self.log_text()}"
-                    )
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(self.base + "/healthz") as response:
-                        if response.status == 200:
-                            return
-                if loop.time() > deadline:
-                    pytest.fail(f"the server did not come up:\n{self.log_text()}")
-                await asyncio.sleep(0.1)
-
-    async def cli(self, *args: str, stdin: str | None = None) -> str:
-        """Run the real ``shuttle`` command on the same data; returns its standard output."""
-        process = await asyncio.create_subprocess_exec(
-            SHUTTLE,
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self.env,
-        )
-        out, err = await process.communicate(stdin.encode() if stdin is not None else b"")
-        assert process.returncode == 0, f"shuttle {' '.join(args)}: {err.decode()}"
-        return out.decode()
-
-
-def _shuttle_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHUTTLE_")}
-    env.update(
-        SHUTTLE_DATA_DIR=str(settings.data_dir),
-        SHUTTLE_DATABASE_URL=settings.effective_database_url,
-        SHUTTLE_ENVIRONMENT="test",
-        SHUTTLE_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 @pytest.fixture
 def server(settings: Settings, tmp_path: Path) -> Iterator[Server]:
     """``shuttle serve --port <free port>``, stopped at the end whatever happens."""
-    env = _shuttle_env(settings)
-    log = tmp_path / "server.log"
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [SHUTTLE, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    running = Server(process, f"http://127.0.0.1:{port}", env, log)
-    try:
+    with serving(settings, tmp_path) as running:
         yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(f"--- server log ---\n{running.log_text()}")
 
 
 @pytest.fixture

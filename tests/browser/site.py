@@ -1,0 +1,224 @@
+"""The site under test, as people meet it: accounts, a browser context per person, and checks
+of every page (axe, reflow at 320 px, screenshots).
+
+Set-up that a journey does not test (staff accounts, a case to start from) goes through the
+real command line and the real JSON API; everything a journey tests goes through the pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.served import Server
+
+PASSWORD = "a long enough browser password"
+SCREENSHOTS = Path("test-artifacts/screenshots")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+STAFF_ROLES = {
+    "lee": ("practitioner", "Lee Lead"),
+    "cole": ("practitioner", "Cole Colleague"),
+    "sue": ("supervisor", "Sue Supervisor"),
+    "max": ("manager", "Max Manager"),
+}
+_axe = Axe()
+
+
+@dataclass
+class Person:
+    """Someone using the site in their own browser context (own cookies)."""
+
+    key: str
+    email: str
+    context: BrowserContext
+    page: Page
+
+
+@dataclass
+class Site:
+    """The running service, its people, and the pages seen so far."""
+
+    server: Server
+    browser: Browser
+    staff_ids: dict[str, str] = field(default_factory=dict)
+    people: list[Person] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)  # GET page URL -> screenshot name
+    checker: Page | None = None
+
+    @property
+    def base(self) -> str:
+        """http://127.0.0.1:<port>."""
+        return self.server.base
+
+    # --- set-up through the command line and the JSON API --------------------------------
+
+    def staff(self, key: str) -> str:
+        """A staff account (made once) for ``key`` in STAFF_ROLES; returns its e-mail."""
+        email = f"{key}@service.example"
+        if key not in self.staff_ids:
+            role, name = STAFF_ROLES[key]
+            out = self.server.cli_sync(
+                "users", "add", "--role", role, "--email", email, "--name", name,
+                "--password-stdin", stdin=PASSWORD + "\n",
+            )  # fmt: skip
+            self.staff_ids[key] = out.strip()
+        return email
+
+    def api(self, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
+        """One JSON API call; fails the test on an error answer."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)  # noqa: S310
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                raw = answer.read()
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path}: {error.code} {error.read()!r}") from None
+        return json.loads(raw) if raw else None
+
+    def token(self, email: str) -> str:
+        """A bearer token for set-up calls."""
+        answer = self.api("POST", "/api/v1/session", body={"email": email, "password": PASSWORD})
+        return str(answer["token"])
+
+    def new_case(
+        self, *, reference: str = "RJ-2026-0001", sensitive: bool = False
+    ) -> dict[str, Any]:
+        """A case led by Lee with Sam (harmed) and Rob (responsible) invited, not yet accepted."""
+        lead = self.token(self.staff("lee"))
+        self.staff("sue")
+        case = self.api(
+            "POST",
+            "/api/v1/cases",
+            lead,
+            {
+                "reference": reference,
+                "sensitive_complex": sensitive,
+                "supervisor_id": self.staff_ids["sue"],
+            },
+        )
+        people = {}
+        for key, role, name, shown in (
+            ("sam", "harmed", "Samantha Taylor", "Sam"),
+            ("rob", "responsible", "Robert Jones", "Rob"),
+        ):
+            made = self.api(
+                "POST",
+                f"/api/v1/cases/{case['id']}/participants",
+                lead,
+                {"role": role, "display_name": name, "shown_to_others_as": shown},
+            )
+            people[key] = made
+        return {"case": case, "people": people, "lead_token": lead}
+
+    # --- people and pages ------------------------------------------------------------------
+
+    def person(self, key: str, *, javascript: bool = True, width: int = 1024) -> Person:
+        """A new browser context for someone (JavaScript on or off)."""
+        context = self.browser.new_context(
+            base_url=self.base,
+            java_script_enabled=javascript,
+            viewport={"width": width, "height": 800},
+            locale="en-GB",
+        )
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        found = Person(key, f"{key}@people.example", context, page)
+        self.people.append(found)
+        return found
+
+    def sign_in(self, who: Person, email: str | None = None) -> None:
+        """Sign in through the sign-in page."""
+        page = who.page
+        page.goto("/sign-in")
+        page.get_by_label("E-mail address").fill(email or who.email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+    def _checker(self) -> Page:
+        """A page with JavaScript on, to run axe on what a no-JavaScript browser was shown."""
+        if self.checker is None:
+            context = self.browser.new_context(viewport={"width": 1024, "height": 800})
+            self.checker = context.new_page()
+            self.people.append(Person("checker", "", context, self.checker))
+        return self.checker
+
+    def look(self, page: Page, name: str) -> None:
+        """Check the page in front of ``page`` as a person meets it, and keep a screenshot.
+
+        axe-core: no WCAG 2.2 A/AA violation; at 320 CSS pixels wide nothing scrolls sideways;
+        the page has a title and one h1. GET pages are remembered for the Welsh sweep.
+        """
+        page.wait_for_load_state("load")
+        # axe needs timers, which a page without JavaScript does not run: check a copy of
+        # exactly what that browser was shown (its scripts taken out) in a page with them on.
+        seen_as = page if self._javascript_on(page) else self._copy_of(page)
+        assert_accessible(seen_as, name)
+        assert page.title().strip(), f"{name}: no title"
+        assert page.locator("h1").count() == 1, f"{name}: {page.locator('h1').count()} h1s"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        assert_reflows(seen_as, name)
+        if _was_get(page):
+            self.seen.setdefault(page.url, name)
+
+    @staticmethod
+    def _javascript_on(page: Page) -> bool:
+        return page.evaluate("document.body.classList.contains('govuk-frontend-supported')")
+
+    def _copy_of(self, page: Page) -> Page:
+        html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.DOTALL)
+        checker = self._checker()
+        # Served at the same address (same origin, so its stylesheet loads as it did there).
+        url = page.url.split("#")[0]
+        checker.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        try:
+            checker.goto(url, wait_until="load")
+        finally:
+            checker.unroute(url)
+        return checker
+
+    def close(self) -> None:
+        """Close every browser context."""
+        for who in self.people:
+            who.context.close()
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """axe-core finds no WCAG 2.2 A/AA violation on the page."""
+    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert results.violations_count == 0, f"{name}: {results.generate_report()}"
+
+
+def assert_reflows(page: Page, name: str) -> None:
+    """At 320 CSS pixels wide the page does not scroll sideways (WCAG 1.4.10)."""
+    size = page.viewport_size or {"width": 1024, "height": 800}
+    page.set_viewport_size({"width": 320, "height": 640})
+    try:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{name}: {width} CSS pixels wide at a 320 pixel viewport"
+    finally:
+        page.set_viewport_size(size)
+
+
+def _was_get(page: Page) -> bool:
+    """Whether the page now shown came from a GET (safe to visit again)."""
+    kind = page.evaluate("(performance.getEntriesByType('navigation')[0] || {}).type || 'navigate'")
+    return (
+        kind != "back_forward"
+        and not re.search(r"[?&]lang=", page.url)
+        and (
+            page.evaluate("document.querySelector('meta[name=shuttle-method]')?.content || 'GET'")
+            == "GET"
+        )
+    )
