@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
 from aiohttp import web
-from pydantic import BaseModel
 
 from shuttle.api import cases, items, me, records, schemas, session
 from shuttle.api import openapi as openapi_doc
+from shuttle.pages import participant, staff
 from shuttle.pages import session as session_pages
 from shuttle.pages.web import static_dir
+from shuttle.routing import Route
 from shuttle.settings import Settings
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One endpoint: method, path, handler, name, who it is for, and its body's schema."""
-
-    method: str
-    path: str
-    handler: Handler
-    name: str
-    summary: str
-    who: str = "signed in"
-    body: type[BaseModel] | None = None
-    status: int = 200
-
 
 V1 = "/api/v1"
 CASE = V1 + "/cases/{case_id}"
@@ -98,6 +79,8 @@ PAGES: tuple[Route, ...] = (
     Route("GET", "/language/{code}", session_pages.choose_language, "page.language", "Choose English or Welsh", "anyone"),
     Route("GET", "/invitation/{token}", session_pages.invitation_form, "page.invitation", "Set up an account from an invitation", "anyone"),
     Route("POST", "/invitation/{token}", session_pages.accept_invitation, "page.invitation.post", "Set up an account from an invitation", "anyone"),
+    *participant.PAGES,
+    *staff.PAGES,
 )
 # fmt: on
 

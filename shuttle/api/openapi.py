@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from shuttle import __version__
 
 if TYPE_CHECKING:
-    from shuttle.routes import Route
+    from shuttle.routing import Route
 
 ERROR = {
     "type": "object",

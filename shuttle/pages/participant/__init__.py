@@ -1,0 +1,13 @@
+"""The participants' pages: consent, writing, their items, their wishes, reading, records.
+
+``PAGES`` lists this package's routes; ``shuttle/routes.py`` includes them.
+"""
+
+from __future__ import annotations
+
+from shuttle.routing import Route
+
+# fmt: off
+PAGES: tuple[Route, ...] = (
+)
+# fmt: on
