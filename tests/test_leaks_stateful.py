@@ -17,7 +17,9 @@ starts from a copy of it: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`
 ``SHUTTLE_TEST_STATEFUL_EXAMPLES`` and ``SHUTTLE_TEST_STATEFUL_STEPS`` set the effort (the
 ``SHUTTLE_TEST_`` prefix, because conftest.py removes every other ``SHUTTLE_*`` variable);
 ``SHUTTLE_TEST_STATEFUL_MUTANTS=1`` also runs the machine against deliberately broken servers
-to show that it notices.
+to show that it notices. For looking into it: ``SHUTTLE_TEST_STATEFUL_STATS=1`` prints what the
+runs did, ``SHUTTLE_TEST_STATEFUL_TRACE=<file>`` appends every run's requests to a file, and
+``SHUTTLE_TEST_STATEFUL_SHRINK=0`` skips shrinking a failure (long runs).
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ ROLE_HOLDERS = {
     "A": {"lead": "lee", "co": "cole", "supervisor": "sue"},
     "B": {"lead": "olga", "co": "olga", "supervisor": "stan"},
 }
+# A case's views for its practitioners only.
+STAFF_VIEWS = ("/items", "/events", "/watch-list", "/follow-ups")
 # Odd additions to an item's recipients, to try the refusals.
 ODD = (*([None] * 15), "self", "foreign", "none", "extra", "wrong_case")
 
@@ -488,7 +492,7 @@ class LeakMachine(RuleBasedStateMachine):
                 st.sampled_from((*PARTICIPANTS, *PARTICIPANTS, "lee", "olga")),
                 st.sampled_from(SCOPES),
                 st.integers(0, 63),
-                st.booleans(),
+                st.sampled_from([True, True, False]),
             ),
             min_size=2,
             max_size=4,
@@ -569,6 +573,10 @@ class LeakMachine(RuleBasedStateMachine):
         """Close the server and the loop; drop the run's database."""
         stats = self.book.stats
         stats["runs"] += 1
+        trace_file = os.environ.get("SHUTTLE_TEST_STATEFUL_TRACE")
+        if trace_file:
+            with open(trace_file, "a", encoding="utf-8") as out:
+                out.write(f"run {stats['runs']}\n" + "".join(f"  {t}\n" for t in self.trace))
         stats["items made"] += len(self.model.items)
         sensitive = any(c.sensitive for c in self.model.cases.values())
         stats["runs with a sensitive case"] += sensitive
@@ -647,7 +655,8 @@ class LeakMachine(RuleBasedStateMachine):
         author: str | None
         if actor in PARTICIPANTS:
             author = actor
-            case = m.people[actor].case if odd != "wrong_case" else other_case(case)
+            own = m.people[actor].case
+            case = own if odd != "wrong_case" else other_case(own)
             if kind in PRACTITIONER_KINDS and pick % 4:
                 kind = "letter"
             if case != m.people[actor].case:
@@ -1037,7 +1046,7 @@ class LeakMachine(RuleBasedStateMachine):
         item=items,
         pick=st.integers(0, 63),
         nudge=st.sampled_from(["yes", "yes", "yes", "no"]),
-        times=st.integers(1, 4),
+        times=st.integers(1, 6),
     )
     def advance(self, item: str, pick: int, nudge: str, times: int) -> None:
         """The natural next steps for some items, by the right people (to get deep quickly)."""
@@ -1508,6 +1517,13 @@ class LeakMachine(RuleBasedStateMachine):
         if {r["id"] for r in data["requests"]} != mine:
             raise Leak(f"{key}'s records requests are {data['requests']!r}, not theirs alone")
         m.check_markers(key, "GET /api/v1/me/disclosure-requests", data)
+        others = [k for k in participants_of(person.case) if k != key]
+        probes = (*STAFF_VIEWS, "", f"/participants/{m.people[others[0]].id}")
+        path = f"/api/v1/cases/{m.cases[person.case].id}{probes[self.checks % len(probes)]}"
+        status, data = await self.call(key, "GET", path, action=False)
+        if status < 400:
+            raise Leak(self.label(f"{key}, a participant, may read {path}: {status}"))
+        m.check_markers(key, path, data)
         for item in list(m.items.values()):
             await self.check_item_as(key, item)
 
@@ -1580,7 +1596,7 @@ class LeakMachine(RuleBasedStateMachine):
             if case.key in mine:
                 continue
             someone = m.people[participants_of(case.key)[self.checks % 2]]
-            for inner in ("/items", "/events", "/watch-list", f"/participants/{someone.id}"):
+            for inner in (*STAFF_VIEWS, f"/participants/{someone.id}"):
                 status, data = await self.call(key, "GET", path + inner, action=False)
                 await self.same_as_missing(
                     key, "GET", path + inner, None, status, data, [case.id, someone.id]
@@ -1863,6 +1879,37 @@ def break_manager_view(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cases, "case_view", case_view)
 
 
+def break_conflicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 6: a practitioner keeps the case after declaring a conflict of interest."""
+    from sqlmodel import col
+
+    from shuttle import access
+
+    def working_places(user_id: str) -> tuple[Any, ...]:
+        return (col(access.Assignment.user_id) == user_id,)
+
+    monkeypatch.setattr(access, "working_places", working_places)
+
+
+def break_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """3d 8: a records package with every participant of the case in it."""
+    from sqlmodel import select
+
+    from shuttle import disclosure
+    from shuttle.models import Participant
+
+    original = disclosure.compile_records
+
+    async def compile_records(tx: Any, participant: Any, request: Any) -> dict[str, Any]:
+        records = await original(tx, participant, request)
+        query = select(Participant).where(Participant.case_id == participant.case_id)
+        everyone = (await tx.session.exec(query)).all()
+        records["everyone"] = [await disclosure.participant_view(tx, p) for p in everyone]
+        return records
+
+    monkeypatch.setattr(disclosure, "compile_records", compile_records)
+
+
 MUTANTS = {
     f.__name__: f
     for f in (
@@ -1872,6 +1919,8 @@ MUTANTS = {
         break_summaries,
         break_item_access,
         break_manager_view,
+        break_conflicts,
+        break_records,
     )
 }
 
@@ -1889,8 +1938,9 @@ def test_the_machine_finds_a_planted_bug(
     MUTANTS[mutant](monkeypatch)
     book = CastBook(database_factory, tmp_path)
     try:
-        with pytest.raises(Leak):
+        with pytest.raises(Leak) as caught:
             run_machine(book, 150, STEPS, database=None, phases=[Phase.generate])
+        print(f"\n{mutant}: {str(caught.value).splitlines()[0]}")
     finally:
         book.close()
 
