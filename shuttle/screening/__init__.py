@@ -30,8 +30,15 @@ from dataclasses import replace
 
 from shuttle.screening.acrostics import acrostic_flags
 from shuttle.screening.contact import contact_flags
-from shuttle.screening.flags import KINDS, SEVERITIES, Flag, ScreeningPolicyError, overlaps
-from shuttle.screening.fold import fold
+from shuttle.screening.flags import (
+    KINDS,
+    SEVERITIES,
+    Flag,
+    ScreeningPolicyError,
+    overlaps,
+    read_text,
+)
+from shuttle.screening.fold import looks_welsh
 from shuttle.screening.hidden import code_flags, invisible_flags, lookalike_flags
 from shuttle.screening.rules import ScreeningRules, load_screening_rules
 from shuttle.screening.terms import (
@@ -75,14 +82,16 @@ def screen(
             phrase lists that only apply to one side; None applies them all.
     """
     table = rules.fold_table
-    folded = fold(body, table)
+    text = read_text(body, table)
+    folded = text.folded
     terms = list(dict.fromkeys(t for t in watch_list if t.strip()))
+    welsh = looks_welsh(folded)
     flags = [
-        *contact_flags(rules.contact, body),
+        *contact_flags(rules.contact, text),
         *pattern_flags(rules.patterns, body),
-        *watch_list_flags({t: rules.term_pattern(t) for t in terms}, body, folded),
+        *watch_list_flags({t: rules.term_pattern(t, welsh=welsh) for t in terms}, body, folded),
         *topic_flags(unwanted_topics, table, body, folded),
-        *phrase_flags(rules.phrases, body, folded, author_role),
+        *phrase_flags(rules.phrases, text, author_role),
         *invisible_flags(body),
         *lookalike_flags(body, table),
         *acrostic_flags(rules.acrostics, body, table, watch_letters(terms, table)),

@@ -120,6 +120,24 @@ def _readings(rules: AcrosticRules, letters: str) -> list[int]:
     return far_content
 
 
+def _long_letters(rules: AcrosticRules, piece: str) -> int:
+    """How many letters of ``piece`` its best reading puts in words of four letters or more.
+
+    Chains of "a", "i", "at", "it" read as words too; a reading mostly made of them is chance.
+    """
+    best = [0] + [-1] * len(piece)
+    for k in range(len(piece)):
+        if best[k] < 0:
+            continue
+        for length in range(1, min(rules.longest_word, len(piece) - k) + 1):
+            word = piece[k : k + length]
+            if word in rules.words:
+                best[k + length] = max(best[k + length], best[k] + length)
+            elif word in rules.short_words:
+                best[k + length] = max(best[k + length], best[k])
+    return max(best[-1], 0)
+
+
 def _spelled(letters: str, wanted: Mapping[str, str], shortest: int) -> list[tuple[int, int, str]]:
     found = []
     for label, word in wanted.items():
@@ -158,14 +176,21 @@ def _hits(
         return hits
     shortest = rules.min_letters_lines if unit == "line" else rules.min_letters_sentences
     far = _readings(rules, letters)
+    readings = []
     i = 0
     while i < len(letters):
-        if far[i] - i >= shortest:
-            end = min(far[i], i + LONGEST_READING)
-            hits.append((i, end, "warning", ""))
+        end = min(far[i], i + LONGEST_READING)
+        if end - i >= shortest and 2 * _long_letters(rules, letters[i:end]) >= end - i:
+            readings.append((i, end))
             i = end
         else:
             i += 1
+    # A reading that holds a watch-list term or signal word is reported whole, as high:
+    # "IWILLFINDYOU" says more than "FINDYOU".
+    for start, end in readings:
+        inside = [h for h in hits if start <= h[0] and h[1] <= end]
+        hits = [h for h in hits if h not in inside]
+        hits.append((start, end, "high" if inside else "warning", inside[0][3] if inside else ""))
     return hits
 
 

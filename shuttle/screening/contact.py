@@ -10,18 +10,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shuttle.screening.flags import Flag, ScreeningPolicyError, flag
+from shuttle.screening.flags import Flag, ScreeningPolicyError, Text, flag
 
-EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+[ \t]?@[ \t]?[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+[ \t]?@[ \t]?[\w-]+(?:[ \t]?\.[ \t]?[\w-]+)+")
 LINK = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])")
 GAMER_TAG = re.compile(r"(?<![\w#])[A-Za-z][\w.]{1,31}#\d{4}\b")
+# The start of a UK mobile number with the rest given some other way.
+PART_MOBILE = re.compile(r"(?<![\w/+.,])07\d{3}[ .\-]?\d{3}(?![\w/]|[ .\-]?\d)")
 PHONE = re.compile(r"(?<![\w/+.,£$€])\+?[ \t]?\(?\d[\d \t().\-]{7,24}\d(?![\w/]|[.,]\d)")
 POSTCODE = re.compile(
     r"(?<![\w-])(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)[ \t]{0,2}\d(?!(?:st|nd|rd|th)\b)"
     r"[ABD-HJLNP-UW-Z]{2}(?![\w-])",
     re.IGNORECASE,
 )
+BRACKET_AT = re.compile(r"[(\[{<][ \t]*at[ \t]*[)\]}>]", re.IGNORECASE)
 _DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _AT = r"(?:[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*|[ \t]+at[ \t]+)"
@@ -54,7 +57,8 @@ class ContactRules:
     spelled_domain: re.Pattern[str]
     platform: re.Pattern[str]
     invitation: re.Pattern[str]
-    number_run: re.Pattern[str]
+    platform_words: frozenset[str]
+    street_words: frozenset[str]
     street: re.Pattern[str]
     street_before: re.Pattern[str]
     streets_alone: frozenset[str]
@@ -90,7 +94,6 @@ def compile_contact(raw: Mapping[str, Any]) -> ContactRules:
     repeat = {w.lower(): 2 for w in modifiers.get("double", [])}
     repeat |= {w.lower(): 3 for w in modifiers.get("triple", [])}
     hundred = frozenset(w.lower() for w in modifiers.get("hundred", []))
-    number_token = rf"(?:\d{{1,5}}|(?:{_alternation([*digits, *repeat, *hundred])})\b)"
     tld = _alternation(tlds)
     street_types = _alternation(_strings(raw, "street_types"))
     before_types = _alternation(_strings(raw, "street_types_before"))
@@ -113,14 +116,15 @@ def compile_contact(raw: Mapping[str, Any]) -> ContactRules:
         ),
         platform=re.compile(rf"\b(?:{_alternation(platforms)})\b", re.IGNORECASE),
         invitation=re.compile(
-            r"\b(?:find|add|follow|message|dm|search for|look for|look up|chwilia am|"
-            r"ffeindia|dilyna|ychwanega)\s+(?:me|us|fi|i|amdana i|amdanaf i)\b[^\n.]{0,30}?"
+            r"\b(?:find|add|follow|message|dm|search for|look for|look up|chwilia|"
+            r"ffeindia|dilyna|ychwanega)\s+(?:me|us|fi|i|amdana i|amdanaf i|amdanon ni)\b"
+            r"[^\n.]{0,30}?"
             rf"\b(?:on|at|ar)\s+(?:{_alternation(platforms)})\b",
             re.IGNORECASE,
         ),
-        number_run=re.compile(
-            rf"(?<!\w){number_token}(?:[ \t,.\-]{{1,3}}{number_token}){{4,}}(?!\w)",
-            re.IGNORECASE,
+        platform_words=frozenset(p.split()[0].lower() for p in platforms),
+        street_words=frozenset(
+            _strings(raw, "street_types") + _strings(raw, "street_types_before")
         ),
         street=re.compile(
             rf"(?<![\w])(?P<number>\d{{1,4}}[A-Za-z]?,?[ \t]+)?"
@@ -175,20 +179,58 @@ def _spoken_digits(rules: ContactRules, text: str) -> tuple[str, bool]:
     return digits, words
 
 
-def _phones(rules: ContactRules, body: str) -> Iterator[Flag]:
+def _phones(rules: ContactRules, text: Text) -> Iterator[Flag]:
+    body = text.body
     for match in PHONE.finditer(body):
         if "\n" not in match.group(0) and _phone_like(match.group(0)):
             yield flag("contact_details", "high", body, match.start(), match.end(), PHONE_REASON)
-    for match in rules.number_run.finditer(body):
-        digits, words = _spoken_digits(rules, match.group(0))
+    for match in PART_MOBILE.finditer(body):
+        reason = "This looks like the start of a mobile number; the rest may be given elsewhere."
+        yield flag("contact_details", "warning", body, match.start(), match.end(), reason)
+    for start, end in _number_runs(rules, text):
+        digits, words = _spoken_digits(rules, body[start:end])
         if words and 9 <= len(digits) <= 15:
             reason = f"A phone number written out in words ({digits})."
-            yield flag("contact_details", "high", body, match.start(), match.end(), reason)
+            yield flag("contact_details", "high", body, start, end, reason)
 
 
-def _addresses(rules: ContactRules, body: str) -> Iterator[Flag]:
-    for match in EMAIL.finditer(body):
-        yield flag("contact_details", "high", body, match.start(), match.end(), EMAIL_REASON)
+def _number_runs(rules: ContactRules, text: Text) -> Iterator[tuple[int, int]]:
+    """Stretches of five or more numbers or number words, a space, comma or dash apart."""
+    run: list[tuple[int, int]] = []
+    for start, end, word in [*text.words, (len(text.body) + 9, 0, "")]:
+        number = word.isdigit() and len(word) <= 5
+        number = number or word in rules.digit_words or word in rules.repeat_words
+        number = number or word in rules.hundred_words
+        gap = text.body[run[-1][1] : start] if run else ""
+        if number and run and len(gap) <= 3 and all(c in " \t,.-" for c in gap):
+            run.append((start, end))
+            continue
+        if len(run) >= 5:
+            yield run[0][0], run[-1][1]
+        run = [(start, end)] if number else []
+
+
+def _spelled_out(rules: ContactRules, text: Text) -> bool:
+    """Whether an address may be written out here: "dot", "(at)" or a mail service's name."""
+    words = text.places.keys()
+    return (
+        "dot" in words
+        or bool(words & rules.mail_providers)
+        or BRACKET_AT.search(text.body) is not None
+    )
+
+
+def _addresses(rules: ContactRules, text: Text) -> Iterator[Flag]:
+    body = text.body
+    if "@" in body:
+        for match in EMAIL.finditer(body):
+            yield flag("contact_details", "high", body, *match.span(), EMAIL_REASON)
+    for pattern in (LINK, rules.bare_domain):
+        for match in pattern.finditer(body):
+            end = _trim(body, match.start(), match.end())
+            yield flag("contact_details", "high", body, match.start(), end, LINK_REASON)
+    if not _spelled_out(rules, text):
+        return
     for match in rules.spelled_email.finditer(body):
         labels = re.split(_DOT, match.group("domain").lower())
         if labels[0] in rules.mail_providers or (
@@ -196,19 +238,18 @@ def _addresses(rules: ContactRules, body: str) -> Iterator[Flag]:
         ):
             reason = "An e-mail address written out to get past checks."
             yield flag("contact_details", "high", body, match.start(), match.end(), reason)
-    for pattern in (LINK, rules.bare_domain):
-        for match in pattern.finditer(body):
-            end = _trim(body, match.start(), match.end())
-            yield flag("contact_details", "high", body, match.start(), end, LINK_REASON)
     for match in rules.spelled_domain.finditer(body):
         reason = "A web address written out to get past checks."
         yield flag("contact_details", "high", body, match.start(), match.end(), reason)
 
 
-def _handles(rules: ContactRules, body: str) -> Iterator[Flag]:
-    for pattern in (HANDLE, GAMER_TAG):
-        for match in pattern.finditer(body):
+def _handles(rules: ContactRules, text: Text) -> Iterator[Flag]:
+    body = text.body
+    for sign, pattern in (("@", HANDLE), ("#", GAMER_TAG)):
+        for match in pattern.finditer(body) if sign in body else ():
             yield flag("contact_details", "warning", body, *match.span(), HANDLE_REASON)
+    if not text.places.keys() & rules.platform_words:
+        return
     for match in rules.platform.finditer(body):
         after = _HANDLE_AFTER.match(body, match.end())
         if after is not None:
@@ -234,10 +275,13 @@ def _handles(rules: ContactRules, body: str) -> Iterator[Flag]:
         yield flag("contact_details", "warning", body, match.start(), match.end(), reason)
 
 
-def _places(rules: ContactRules, body: str) -> Iterator[Flag]:
+def _places(rules: ContactRules, text: Text) -> Iterator[Flag]:
+    body = text.body
     for match in POSTCODE.finditer(body):
         reason = "This looks like a UK postcode, which can show where someone lives."
         yield flag("location", "high", body, match.start(), match.end(), reason)
+    if not text.capitalised & rules.street_words:
+        return
     for pattern in (rules.street, rules.street_before):
         for match in pattern.finditer(body):
             words = match.group("name").split()
@@ -252,13 +296,13 @@ def _places(rules: ContactRules, body: str) -> Iterator[Flag]:
                 yield flag("location", "warning", body, start, match.end(), reason)
 
 
-def contact_flags(rules: ContactRules, body: str) -> list[Flag]:
-    """Phone numbers, addresses, links, handles, postcodes and streets in ``body``."""
+def contact_flags(rules: ContactRules, text: Text) -> list[Flag]:
+    """Phone numbers, addresses, links, handles, postcodes and streets in the text."""
     found = [
-        *_phones(rules, body),
-        *_addresses(rules, body),
-        *_handles(rules, body),
-        *_places(rules, body),
+        *_phones(rules, text),
+        *_addresses(rules, text),
+        *_handles(rules, text),
+        *_places(rules, text),
     ]
     # Keep the widest reading of each stretch: an address, not also the domain inside it.
     found.sort(key=lambda f: (f.start, -f.end))

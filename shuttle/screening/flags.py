@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 KINDS = (
@@ -45,10 +47,45 @@ class Flag:
 
 
 def flag(kind: str, severity: str, body: str, start: int, end: int, reason: str) -> Flag:
-    """A flag over ``body[start:end]``."""
-    return Flag(kind, severity, start, end, body[start:end], reason)
+    """A flag over ``body[start:end]``; its reason kept to one line whatever it quotes."""
+    return Flag(kind, severity, start, end, body[start:end], " ".join(reason.split()))
 
 
 def overlaps(a: Flag, b: Flag) -> bool:
     """Whether two flags share at least one character."""
     return a.start < b.end and b.start < a.end
+
+
+FOLDED_WORD = re.compile(r"[0-9a-z']+")
+CAPITALISED = re.compile(r"[A-Z][^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A body read once for every rule: folded, and cut into words with where they start.
+
+    Rules look up words here before running a costly pattern over the whole text.
+    """
+
+    body: str
+    folded: str
+    words: list[tuple[int, int, str]]
+    places: Mapping[str, list[int]]
+    capitalised: frozenset[str]
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every folded word of the text, apostrophes left out."""
+        return frozenset(self.places)
+
+
+def read_text(body: str, table: Mapping[int, str]) -> Text:
+    """``body`` folded with ``table`` and cut into words."""
+    folded = body.translate(table)
+    words = [
+        (m.start(), m.end(), m.group(0).replace("'", "")) for m in FOLDED_WORD.finditer(folded)
+    ]
+    places: dict[str, list[int]] = {}
+    for start, _, word in words:
+        places.setdefault(word, []).append(start)
+    return Text(body, folded, words, places, frozenset(CAPITALISED.findall(body)))

@@ -39,6 +39,30 @@ LETTER_SWAPS = {
     "t": "t7+",
     "z": "z2",
 }
+# Welsh changes the first letter of a word after certain words (mutation): Caerdydd becomes
+# "i Gaerdydd", "yng Nghaerdydd", "a Chaerdydd"; Bangor "ym Mangor". Used for terms of five
+# letters or more in letters that read as Welsh (in English, "Bella" would find "fella").
+MUTATIONS = {
+    "ll": ("l",),
+    "rh": ("r",),
+    "c": ("g", "ngh", "ch"),
+    "p": ("b", "mh", "ph"),
+    "t": ("d", "nh", "th"),
+    "g": ("", "ng"),
+    "b": ("f", "m"),
+    "d": ("dd", "n"),
+    "m": ("f",),
+}
+WELSH_WORDS = frozenset(
+    {"yn", "yr", "mae", "dw", "dwi", "wedi", "ond", "fy", "dy", "roedd", "oedd", "gyda"}
+    | {"hefyd", "nawr", "rwy'n", "dwi'n", "i'n", "ti'n", "ddim", "gen", "sut", "beth", "pan"}
+    | {"achos", "mewn", "efo", "hynny", "hwn", "ym", "yng", "bod", "eisiau", "diolch", "rhaid"}
+    | {"fod", "yw", "ydw", "wyt", "ydy", "dydy", "doedd", "dyw", "ein", "eich", "nhw", "chi"}
+    | {"ti", "fi", "iawn", "gwybod", "meddwl", "dweud", "gwneud", "mynd", "dod", "gweld"}
+    | {"wnes", "wnaeth", "heddiw", "dydd", "nos", "yma", "neb", "pawb", "rhywbeth", "pob"}
+    | {"gyda'r", "i'r", "o'r", "a'r", "newydd", "lwc", "symud", "clywais", "ces", "plant"}
+)
+_WELSH_WORD = re.compile(r"[a-z']+")
 # Between the letters of a term: spaces, dots, dashes, invisible characters, at most three.
 _GAP = r"[^0-9a-z]{0,3}"
 _WORD_GAP = r"[^0-9a-z']{1,4}"
@@ -78,18 +102,34 @@ def plain_letters(term: str, table: Mapping[int, str]) -> str:
     return "".join(c for c in fold(term, table) if c.isascii() and c.isalnum())
 
 
-def term_pattern(term: str, table: Mapping[int, str]) -> re.Pattern[str] | None:
+def looks_welsh(folded: str) -> bool:
+    """Whether folded text reads as Welsh: enough of its words are common Welsh ones."""
+    words = _WELSH_WORD.findall(folded)
+    welsh = sum(1 for w in words if w in WELSH_WORDS)
+    return welsh >= 2 and welsh * 5 >= len(words)
+
+
+def term_pattern(term: str, table: Mapping[int, str], *, welsh: bool) -> re.Pattern[str] | None:
     """A pattern for a watch-list term in folded text, or None if it has under three letters.
 
     It finds the term whatever the case, spacing or punctuation between its letters
     ("L.e.e.d.s"), with look-alike letters folded beforehand, with digits or signs for letters
-    ("5h3ff13ld"), and with a plural or possessive "s" after it, but only as whole words.
+    ("5h3ff13ld"), and with a plural or possessive "s" after it, but only as whole words. In
+    Welsh text (``welsh``) it also finds the term's mutated forms.
     """
     letters = plain_letters(term, table)
     if len(letters) < 3:
         return None
     classes = ["[" + re.escape(LETTER_SWAPS.get(c, c)) + "]" for c in letters]
-    return re.compile(_START + _GAP.join(classes) + "s?" + _END)
+    heads = [classes[0] + _GAP]
+    rest = classes[1:]
+    lead = letters[:2] if letters[:2] in MUTATIONS else letters[0]
+    if welsh and len(letters) >= 5 and lead in MUTATIONS:
+        heads = ["".join(c + _GAP for c in classes[: len(lead)])]
+        heads += [m + _GAP if m else "" for m in MUTATIONS[lead]]
+        rest = classes[len(lead) :]
+    pattern = _START + "(?:" + "|".join(heads) + ")" + _GAP.join(rest) + "s?" + _END
+    return re.compile(pattern)
 
 
 def phrase_pattern(phrases: list[str], table: Mapping[int, str]) -> str:
@@ -123,4 +163,10 @@ def topic_pattern(topic: str, table: Mapping[int, str], skip: frozenset[str]) ->
     if not words or len("".join(words)) < 3:
         return None
     parts = [re.escape(w) + r"(?:s|es|'s|ing|ed|d)?" for w in words]
+    if len(parts) == 2:
+        # Two words in either order, a word or two apart: "prison life", "life in prison".
+        between = rf"(?:{_WORD_GAP}[0-9a-z']+){{0,2}}{_WORD_GAP}"
+        return (
+            rf"(?<![0-9a-z'])(?:{parts[0]}{between}{parts[1]}|{parts[1]}{between}{parts[0]}){_END}"
+        )
     return r"(?<![0-9a-z'])" + _WORD_GAP.join(parts) + _END

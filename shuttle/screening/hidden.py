@@ -18,6 +18,9 @@ INVISIBLE = re.compile(
     "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\U000e0000-\U000e007f\U000e0100-\U000e01ef]+"
 )
 DIRECTION = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+OPENERS = frozenset("\u202a\u202b\u202d\u202e\u2066\u2067\u2068")
+CLOSER = re.compile("[\u202c\u2069\n]")
+GROUP_GAP = 24
 TAGS = range(0xE0000, 0xE0080)
 BLACK_FLAG = "\U0001f3f4"
 ZERO_WIDTH_JOINER = "\u200d"
@@ -35,6 +38,12 @@ UNITS = re.compile(
     re.IGNORECASE,
 )
 CAPITALS = re.compile(r"(?<![\w])[A-Z]{6,}(?![\w])")
+BASE64 = re.compile(
+    r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])"
+)
+LETTER_NUMBERS = re.compile(
+    r"(?<![\d.,:/£$€])(?:[1-9]|1\d|2[0-6])(?:[ ,\-]{1,2}(?:[1-9]|1\d|2[0-6])){3,}(?!\d|[.,:/]\d|%)"
+)
 SPACED = re.compile(r"(?<![\w.'\u2019])(?:[A-Za-z][ .\-_]{1,2}){4,}[A-Za-z](?![\w'\u2019])")
 
 
@@ -54,24 +63,39 @@ def _is_flag_tags(body: str, start: int, end: int) -> bool:
     return start > 0 and body[start - 1] == BLACK_FLAG and body[end - 1] == "\U000e007f"
 
 
-def invisible_flags(body: str) -> Iterator[Flag]:
-    """Runs of invisible or direction-changing characters."""
+def _invisible_runs(body: str) -> list[tuple[int, int]]:
+    """Runs of invisible characters, a direction change reaching to where it is undone, and
+    runs close together joined: what they hide lies between them."""
+    runs: list[tuple[int, int]] = []
     for match in INVISIBLE.finditer(body):
         start, end = match.span()
         if _is_emoji_joiner(body, start, end) or _is_flag_tags(body, start, end):
             continue
-        chars = match.group(0)
-        tagged = "".join(chr(ord(c) - 0xE0000) for c in chars if ord(c) in TAGS)
-        if tagged.strip():
-            reason = f"Invisible tag characters hide the text “{tagged.strip()}”."
+        if any(c in OPENERS for c in match.group(0)):
+            closer = CLOSER.search(body, end)
+            end = closer.end() if closer is not None else len(body)
+        if runs and start - runs[-1][1] <= GROUP_GAP:
+            runs[-1] = (runs[-1][0], max(end, runs[-1][1]))
+        else:
+            runs.append((start, end))
+    return runs
+
+
+def invisible_flags(body: str) -> Iterator[Flag]:
+    """Invisible or direction-changing characters, with what they hide where it can be read."""
+    for start, end in _invisible_runs(body):
+        chars = "".join(INVISIBLE.findall(body, start, end))
+        tagged = "".join(chr(ord(c) - 0xE0000) for c in chars if ord(c) in TAGS).strip()
+        if tagged:
+            reason = f"Invisible tag characters hide the text “{tagged}”."
             yield flag("invisible_characters", "high", body, start, end, reason)
         elif any(c in DIRECTION for c in chars):
-            reason = "A character that changes the direction of text can hide or reorder words."
+            reason = "Characters that change the direction of text can hide or reorder words."
             yield flag("invisible_characters", "high", body, start, end, reason)
         else:
             name = unicodedata.name(chars[0], "invisible character").lower()
-            count = f"{len(chars)} invisible characters" if len(chars) > 1 else "An invisible"
-            reason = f"{count} ({name}) can hide a message or break up a word."
+            what = f"{len(chars)} invisible characters" if len(chars) > 1 else "An invisible"
+            reason = f"{what} ({name}) can hide a message or break up a word."
             yield flag("invisible_characters", "warning", body, start, end, reason)
 
 
@@ -106,6 +130,20 @@ def _switches(token: str) -> int:
     return sum(1 for a, b in pairwise(token) if a.isdigit() != b.isdigit())
 
 
+def _case_switches(token: str) -> int:
+    letters = [c for c in token if c.isalpha()]
+    return sum(1 for a, b in pairwise(letters) if a.isupper() != b.isupper())
+
+
+def _letter_numbers(text: str) -> str | None:
+    """The letters small numbers stand for (1 = A), unless they simply count up or down."""
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    steps = {b - a for a, b in pairwise(numbers)}
+    if steps <= {1} or steps <= {-1} or len(set(numbers)) == 1:
+        return None
+    return "".join(chr(ord("A") + n - 1) for n in numbers)
+
+
 def code_flags(body: str) -> Iterator[Flag]:
     """Long runs of digits, letters mixed with digits, consonant strings, spaced-out letters."""
     for match in DIGIT_RUN.finditer(body):
@@ -117,6 +155,15 @@ def code_flags(body: str) -> Iterator[Flag]:
             continue
         reason = "Letters mixed with digits like this can be a code or a disguised word."
         yield flag("code_like", "warning", body, *match.span(), reason)
+    for match in BASE64.finditer(body):
+        if _case_switches(match.group(0)) >= 4 and _switches(match.group(0)) >= 1:
+            reason = "This string reads like encoded text (such as base64) that can hide words."
+            yield flag("code_like", "warning", body, *match.span(), reason)
+    for match in LETTER_NUMBERS.finditer(body):
+        letters = _letter_numbers(match.group(0))
+        if letters is not None:
+            reason = f"Small numbers in a row can stand for letters (1 = A): “{letters}”."
+            yield flag("code_like", "warning", body, *match.span(), reason)
     for match in CAPITALS.finditer(body):
         token = match.group(0)
         if sum(c in "AEIOUYW" for c in token) <= len(token) // 6:

@@ -59,17 +59,18 @@ class ScreeningRules:
     acrostics: AcrosticRules
     phrases: tuple[PhraseRule, ...]
     patterns: tuple[PatternRule, ...]
-    _term_cache: dict[str, re.Pattern[str] | None] = field(
+    _term_cache: dict[tuple[str, bool], re.Pattern[str] | None] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def term_pattern(self, term: str) -> re.Pattern[str] | None:
+    def term_pattern(self, term: str, *, welsh: bool) -> re.Pattern[str] | None:
         """The compiled pattern for a watch-list term (kept: the same terms come back)."""
-        if term not in self._term_cache:
+        key = (term, welsh)
+        if key not in self._term_cache:
             if len(self._term_cache) >= TERM_CACHE_SIZE:
                 self._term_cache.clear()
-            self._term_cache[term] = term_pattern(term, self.fold_table)
-        return self._term_cache[term]
+            self._term_cache[key] = term_pattern(term, self.fold_table, welsh=welsh)
+        return self._term_cache[key]
 
 
 def _merge(into: dict[str, Any], more: Mapping[str, Any], where: Path) -> None:

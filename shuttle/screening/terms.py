@@ -10,10 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shuttle.screening.flags import KINDS, SEVERITIES, Flag, ScreeningPolicyError, flag
+from shuttle.screening.flags import KINDS, SEVERITIES, Flag, ScreeningPolicyError, Text, flag
 from shuttle.screening.fold import fold, phrase_pattern, plain_letters, topic_pattern
 
-FOLDED_WORD = re.compile(r"[0-9a-z']+")
 MAX_VARIANTS = 16
 # Words in front of a topic that say nothing about it: "my brother" is about "brother".
 TOPIC_LEAD_WORDS = frozenset(
@@ -128,23 +127,27 @@ def compile_patterns(raw: Mapping[str, Any]) -> tuple[PatternRule, ...]:
 
 
 def phrase_flags(
-    rules: Iterable[PhraseRule], body: str, folded: str, author_role: str | None
+    rules: Iterable[PhraseRule], text: Text, author_role: str | None
 ) -> Iterator[Flag]:
-    """Every phrase of the lists found in ``body`` (matched in its folded form)."""
-    words = [(m.start(), m.group(0).replace("'", "")) for m in FOLDED_WORD.finditer(folded)]
+    """Every phrase of the lists found in the text (matched in its folded form)."""
     for rule in rules:
         if rule.authors is not None and author_role is not None and author_role not in rule.authors:
             continue
         wildcard = rule.by_first_word.get("*")
-        for start, word in words:
+        if wildcard is None:
+            firsts = rule.by_first_word.keys() & text.places.keys()
+            starts = sorted((start, word) for word in firsts for start in text.places[word])
+        else:
+            starts = [(start, word) for start, _, word in text.words]
+        for start, word in starts:
             for pattern in (rule.by_first_word.get(word), wildcard):
-                match = pattern.match(folded, start) if pattern is not None else None
+                match = pattern.match(text.folded, start) if pattern is not None else None
                 if match is not None:
-                    yield flag(rule.kind, rule.severity, body, start, match.end(), rule.reason)
+                    yield flag(rule.kind, rule.severity, text.body, start, match.end(), rule.reason)
                     break
         for pattern in rule.patterns:
-            for match in pattern.finditer(folded):
-                yield flag(rule.kind, rule.severity, body, *match.span(), rule.reason)
+            for match in pattern.finditer(text.folded):
+                yield flag(rule.kind, rule.severity, text.body, *match.span(), rule.reason)
 
 
 def pattern_flags(rules: Iterable[PatternRule], body: str) -> Iterator[Flag]:
