@@ -194,14 +194,8 @@ def _hits(
     return hits
 
 
-def acrostic_flags(
-    rules: AcrosticRules, body: str, table: Mapping[int, str], watch: Mapping[str, str]
-) -> list[Flag]:
-    """Acrostics over lines, then sentences, then words; each stretch of text flagged once.
-
-    Args:
-        watch: each watch-list term with its plain letters (see ``terms.watch_letters``).
-    """
+def _units(rules: AcrosticRules, body: str, table: Mapping[int, str]) -> list[_Initials]:
+    """The first letters of the lines, the sentences and the words, where there are enough."""
     units = []
     lines = _lines(body)
     if len(lines) >= rules.min_lines:
@@ -211,8 +205,19 @@ def acrostic_flags(
         units.append(_initials("sentence", sentences, table))
     words = [(m.group(0), m.start()) for m in WORD_START.finditer(body)]
     units.append(_initials("word", words, table))
+    return units
+
+
+def acrostic_flags(
+    rules: AcrosticRules, body: str, table: Mapping[int, str], watch: Mapping[str, str]
+) -> list[Flag]:
+    """Acrostics over lines, then sentences, then words; each stretch of text flagged once.
+
+    Args:
+        watch: each watch-list term with its plain letters (see ``terms.watch_letters``).
+    """
     kept: list[tuple[Flag, str]] = []
-    for initials in units:
+    for initials in _units(rules, body, table):
         hits = sorted(_hits(rules, initials, watch), key=lambda h: (h[2] != "high", h[0], -h[1]))
         for start, end, severity, what in hits:
             spelled = initials.letters[start:end]

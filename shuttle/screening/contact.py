@@ -78,13 +78,8 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"\s?") for w in sorted(words, key=len)[::-1])
 
 
-def compile_contact(raw: Mapping[str, Any]) -> ContactRules:
-    """The contact rules from the merged policy data."""
-    tlds = [t.lower() for t in _strings(raw, "top_level_domains")]
-    providers = [p.lower() for p in _strings(raw, "mail_providers")]
-    platforms = _strings(raw, "social_platforms")
-    if not tlds or not platforms:
-        raise ScreeningPolicyError("screening: top_level_domains and social_platforms are needed")
+def _number_words(raw: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, int], frozenset[str]]:
+    """Words for digits, words that repeat the next one, and words for "hundred"."""
     digits: dict[str, str] = {}
     for value, words in dict(raw.get("number_words", {})).items():
         if not str(value).isdigit():
@@ -93,7 +88,17 @@ def compile_contact(raw: Mapping[str, Any]) -> ContactRules:
     modifiers = dict(raw.get("number_modifiers", {}))
     repeat = {w.lower(): 2 for w in modifiers.get("double", [])}
     repeat |= {w.lower(): 3 for w in modifiers.get("triple", [])}
-    hundred = frozenset(w.lower() for w in modifiers.get("hundred", []))
+    return digits, repeat, frozenset(w.lower() for w in modifiers.get("hundred", []))
+
+
+def compile_contact(raw: Mapping[str, Any]) -> ContactRules:
+    """The contact rules from the merged policy data."""
+    tlds = [t.lower() for t in _strings(raw, "top_level_domains")]
+    providers = [p.lower() for p in _strings(raw, "mail_providers")]
+    platforms = _strings(raw, "social_platforms")
+    if not tlds or not platforms:
+        raise ScreeningPolicyError("screening: top_level_domains and social_platforms are needed")
+    digits, repeat, hundred = _number_words(raw)
     tld = _alternation(tlds)
     street_types = _alternation(_strings(raw, "street_types"))
     before_types = _alternation(_strings(raw, "street_types_before"))

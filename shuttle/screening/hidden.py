@@ -146,9 +146,19 @@ def _letter_numbers(text: str) -> str | None:
 
 def code_flags(body: str) -> Iterator[Flag]:
     """Long runs of digits, letters mixed with digits, consonant strings, spaced-out letters."""
+    yield from _number_codes(body)
+    yield from _letter_codes(body)
+
+
+def _number_codes(body: str) -> Iterator[Flag]:
     for match in DIGIT_RUN.finditer(body):
         reason = "A long run of digits can be a code, an account or a phone number."
         yield flag("code_like", "warning", body, *match.span(), reason)
+    for match in LETTER_NUMBERS.finditer(body):
+        letters = _letter_numbers(match.group(0))
+        if letters is not None:
+            reason = f"Small numbers in a row can stand for letters (1 = A): “{letters}”."
+            yield flag("code_like", "warning", body, *match.span(), reason)
     for match in MIXED.finditer(body):
         token = match.group(0)
         if UNITS.fullmatch(token) or _switches(token) < 3:
@@ -159,11 +169,9 @@ def code_flags(body: str) -> Iterator[Flag]:
         if _case_switches(match.group(0)) >= 4 and _switches(match.group(0)) >= 1:
             reason = "This string reads like encoded text (such as base64) that can hide words."
             yield flag("code_like", "warning", body, *match.span(), reason)
-    for match in LETTER_NUMBERS.finditer(body):
-        letters = _letter_numbers(match.group(0))
-        if letters is not None:
-            reason = f"Small numbers in a row can stand for letters (1 = A): “{letters}”."
-            yield flag("code_like", "warning", body, *match.span(), reason)
+
+
+def _letter_codes(body: str) -> Iterator[Flag]:
     for match in CAPITALS.finditer(body):
         token = match.group(0)
         if sum(c in "AEIOUYW" for c in token) <= len(token) // 6:
