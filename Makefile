@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := web/static/.built
 
-.PHONY: all setup run test test-browser lint format migration translations clean
+.PHONY: all setup run test test-browser lint format migration translations clean screening-report
 
 all: test
 
@@ -58,6 +58,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix shuttle tests
 	$(BIN)/ruff format shuttle tests
+
+# Screening's precision and recall per kind of flag over the labelled corpus in tests/screening
+# (its speed: scripts/bench-screening, kept out of the test suite).
+screening-report: $(STAMP)
+	$(BIN)/python scripts/screening-report
 
 # A new migration from the changed models, numbered after the last one:
 #   make migration m="add reading receipts"

@@ -320,7 +320,18 @@ async def _screen(tx: Tx, item: Item, version: ItemVersion) -> None:
         recipient = await tx.session.get(Participant, recipient_id)
         if recipient is not None:
             topics += unwanted_topics(cipher, recipient)
-    flags = screen(body, watch_list=await watch_list(tx, case), unwanted_topics=topics)
+    author = (
+        await tx.session.get(Participant, item.author_participant_id)
+        if item.author_participant_id is not None
+        else None
+    )
+    flags = screen(
+        body,
+        tx.policies.screening,
+        watch_list=await watch_list(tx, case),
+        unwanted_topics=topics,
+        author_role=author.role if author is not None else None,
+    )
     version.flags_enc = cipher.seal_json(
         [f.public() for f in flags], row=f"item_version:{version.id}", field="flags"
     )

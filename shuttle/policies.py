@@ -10,6 +10,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shuttle.screening import ScreeningPolicyError, ScreeningRules, load_screening_rules
+
 ROLES = (
     "admin",
     "manager",
@@ -80,6 +82,7 @@ class Policies:
     return_reasons: MappingProxyType[str, Reason]
     attribution_labels: MappingProxyType[str, str]
     disclosure: DisclosureRules
+    screening: ScreeningRules
 
     def can(self, role: str, permission: str) -> bool:
         """Whether ``role`` may attempt actions of kind ``permission`` at all."""
@@ -174,6 +177,13 @@ def _disclosure(raw: dict[str, Any]) -> DisclosureRules:
     return DisclosureRules(zone, months, holidays)
 
 
+def _screening(directory: Path) -> ScreeningRules:
+    try:
+        return load_screening_rules(directory)
+    except ScreeningPolicyError as exc:
+        raise PolicyError(str(exc)) from exc
+
+
 def load_policies(directory: Path) -> Policies:
     """Read and validate every policy file in ``directory``.
 
@@ -186,4 +196,5 @@ def load_policies(directory: Path) -> Policies:
         return_reasons=MappingProxyType(_reasons(_read(directory, "reasons.toml"), "return")),
         attribution_labels=MappingProxyType(_labels(_read(directory, "attribution.toml"))),
         disclosure=_disclosure(_read(directory, "disclosure.toml")),
+        screening=_screening(directory / "screening"),
     )
