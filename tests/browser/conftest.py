@@ -6,8 +6,8 @@ tests are skipped with a clear message, or fail when ``SHUTTLE_TEST_REQUIRE_BROW
 
 Every page a journey visits is checked as a person would meet it (``Site.look``): axe-core finds
 no WCAG 2.2 A/AA violation, nothing scrolls sideways at 320 CSS pixels, and a screenshot is kept
-in ``test-artifacts/screenshots``. ``test_every_page_in_welsh`` then visits every GET page the
-journeys saw again in Welsh.
+in ``test-artifacts/screenshots``. Every GET page the
+journeys saw again in Welsh (``Site.sweep_welsh``, when each test ends).
 """
 
 from __future__ import annotations
@@ -85,5 +85,6 @@ def site(served_settings: Settings, tmp_path: Path, browser: Browser) -> Iterato
         running = Site(server, browser)
         try:
             yield running
+            running.sweep_welsh()
         finally:
             running.close()

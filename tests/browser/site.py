@@ -50,7 +50,8 @@ class Site:
     browser: Browser
     staff_ids: dict[str, str] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
-    seen: dict[str, str] = field(default_factory=dict)  # GET page URL -> screenshot name
+    # GET pages seen: (URL, whose browser) -> screenshot name; visited again in Welsh.
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
     checker: Page | None = None
 
     @property
@@ -170,7 +171,8 @@ class Site:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert_reflows(seen_as, name)
         if _was_get(page):
-            self.seen.setdefault(page.url, name)
+            owner = next((p.key for p in self.people if p.page == page), "")
+            self.seen.setdefault((page.url, owner), name)
 
     @staticmethod
     def _javascript_on(page: Page) -> bool:
@@ -187,6 +189,20 @@ class Site:
         finally:
             checker.unroute(url)
         return checker
+
+    def sweep_welsh(self) -> None:
+        """Every GET page the test saw, again in Welsh, in the browser of whoever saw it."""
+        for (url, owner), name in list(self.seen.items()):
+            if name.endswith("-cy"):
+                continue
+            who = next(p for p in self.people if p.key == owner)
+            who.context.add_cookies([{"name": "shuttle_lang", "value": "cy", "url": self.base}])
+            try:
+                who.page.goto(url)
+                assert who.page.locator("html").get_attribute("lang") == "cy", f"{name}: not Welsh"
+                self.look(who.page, f"{name}-cy")
+            finally:
+                who.context.clear_cookies(name="shuttle_lang")
 
     def close(self) -> None:
         """Close every browser context."""
