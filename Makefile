@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := web/static/.built
 
-.PHONY: all setup run test test-browser lint format migration translations clean screening-report
+.PHONY: all setup run test test-browser bench lint format migration translations clean screening-report
 
 all: test
 
@@ -61,6 +61,11 @@ format: $(STAMP)
 
 # Screening's precision and recall per kind of flag over the labelled corpus in tests/screening
 # (its speed: scripts/bench-screening, kept out of the test suite).
+# The relay cycle over HTTP against the machine's floor, start-up and screening times:
+#   make bench BENCH_ARGS="--seconds 20 --concurrency 1,16,64"
+bench: setup
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 screening-report: $(STAMP)
 	$(BIN)/python scripts/screening-report
 
