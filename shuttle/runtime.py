@@ -36,6 +36,7 @@ class Tx:
     writable: bool = False
     serialise_cases: bool = False
     locked_cases: set[str] = field(default_factory=set)
+    ciphers: dict[str, DataCipher] = field(default_factory=dict)
 
     async def lock_case(self, case_id: str) -> None:
         """Serialise this write with every other write on the same case (PostgreSQL).
@@ -53,15 +54,24 @@ class Tx:
         self.locked_cases.add(case_id)
 
     async def cipher(self, slot_id: str) -> DataCipher:
-        """The cipher for a case (or the service's own slot); NotFound once it is destroyed."""
+        """The cipher for a case (or the service's own slot); NotFound once it is destroyed.
+
+        Unwrapped once per transaction: an inbox or a case page opens many rows of one case.
+        """
+        known = self.ciphers.get(slot_id)
+        if known is not None:
+            return known
         slot = await self.session.get(DataKey, slot_id)
         if slot is None:
             raise NotFound()
-        return self.keys.cipher(slot_id, slot.wrapped)
+        cipher = self.keys.cipher(slot_id, slot.wrapped)
+        self.ciphers[slot_id] = cipher
+        return cipher
 
     async def new_slot(self, slot_id: str) -> DataCipher:
         """Create and store a fresh random data key for ``slot_id``."""
         wrapped, cipher = self.keys.new_slot(slot_id)
+        self.ciphers[slot_id] = cipher
         self.session.add(
             DataKey(
                 id=slot_id,
