@@ -39,7 +39,11 @@ def open_runtime(settings: Settings) -> Runtime:
     """The runtime for ``settings``: opens the database lazily, loads keys and policies now."""
     return Runtime(
         settings=settings,
-        db=Database(settings.effective_database_url, reader_pool_size=settings.sqlite_pool_size),
+        db=Database(
+            settings.effective_database_url,
+            reader_pool_size=settings.sqlite_pool_size,
+            group_commit=settings.sqlite_group_commit,
+        ),
         keys=KeyRing.load(settings.data_dir),
         policies=load_policies(settings.policies_dir),
     )

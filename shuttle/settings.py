@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sqlite_pool_size: int = Field(default=4, ge=1, le=64)
+    sqlite_group_commit: bool = Field(
+        default=True,
+        description="Commit writes that queue up behind the SQLite writer together (one fsync).",
+    )
 
     @field_validator("data_dir", "policies_dir", "web_dir")
     @classmethod

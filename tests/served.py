@@ -48,7 +48,7 @@ class Server:
         """What the server wrote so far."""
         return self.log.read_text(errors="replace")
 
-    async def ready(self, within: float = 30.0) -> None:
+    async def ready(self, within: float = 90.0) -> None:
         """Wait until ``/healthz`` answers; fail with the server's log if it died."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
@@ -80,7 +80,7 @@ class Server:
         assert process.returncode == 0, f"shuttle {' '.join(args)}: {err.decode()}"
         return out.decode()
 
-    def wait_until_ready(self, within: float = 30.0) -> None:
+    def wait_until_ready(self, within: float = 90.0) -> None:
         """``ready`` for code without an event loop (the browser tests)."""
         deadline = time.monotonic() + within
         while True:
