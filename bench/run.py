@@ -179,14 +179,15 @@ def floor_runs(levels: list[int], seconds: float, folder: Path) -> dict[int, dic
 
 
 def shuttle_runs(
-    levels: list[int], seconds: float, folder: Path
+    levels: list[int], seconds: float, folder: Path, *, group_commit: bool
 ) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
-    """Start-up times, then the relay cycle at each concurrency."""
+    """Start-up times, then the relay cycle at each concurrency (a fresh data directory)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHUTTLE_")}
     env.update(
-        SHUTTLE_DATA_DIR=str(folder / "var"),
+        SHUTTLE_DATA_DIR=str(folder / f"var-{'group' if group_commit else 'each'}"),
         SHUTTLE_LOG_LEVEL="WARNING",
         SHUTTLE_ENVIRONMENT="development",
+        SHUTTLE_SQLITE_GROUP_COMMIT=str(group_commit).lower(),
     )
     startup = {}
     for label in ("first start (creates the database)", "start"):
@@ -235,16 +236,20 @@ def screening() -> dict[str, float]:
     return result
 
 
-def table(levels: list[int], floor: dict[int, Any], cycle: dict[int, Any]) -> str:
-    """The printed table."""
+def table(
+    levels: list[int], floor: dict[int, Any], each: dict[int, Any], cycle: dict[int, Any]
+) -> str:
+    """The printed table: the floor, the cycle committing each write alone, the cycle now."""
     lines = [
         f"{'clients':>7}  {'what':<8} {'req/s':>8} {'ratio':>6}  "
         + "  ".join(f"{k + ' p50/p99 ms':>22}" for k in ("insert", *KINDS))
     ]
     for n in levels:
-        f, c = floor[n], cycle[n]
-        ratio = c["rps"] / f["rps"] if f["rps"] else 0.0
-        for what, row, shown in (("floor", f, "1.00"), ("cycle", c, f"{ratio:.2f}")):
+        f = floor[n]
+        rows = [("floor", f, "1.00")]
+        for what, row in (("1 commit", each[n]), ("cycle", cycle[n])):
+            rows.append((what, row, f"{row['rps'] / f['rps']:.2f}" if f["rps"] else "-"))
+        for what, row, shown in rows:
             cells = []
             for kind in ("insert", *KINDS):
                 k = row["kinds"].get(kind)
@@ -272,11 +277,15 @@ def main() -> None:
         folder = Path(tmp)
         print(f"floor: {args.seconds:g} s at each of {levels} clients ...", flush=True)
         floor = floor_runs(levels, args.seconds, folder)
-        print(f"relay cycle: {args.seconds:g} s at each of {levels} clients ...", flush=True)
-        cycle, startup = shuttle_runs(levels, args.seconds, folder)
+        print(f"relay cycle, a commit per write: {args.seconds:g} s at each of {levels} ...")
+        each, _ = shuttle_runs(levels, args.seconds, folder, group_commit=False)
+        print(f"relay cycle, group commit: {args.seconds:g} s at each of {levels} clients ...")
+        cycle, startup = shuttle_runs(levels, args.seconds, folder, group_commit=True)
     screened = screening()
     print()
-    print(table(levels, floor, cycle))
+    print("req/s of every request kind together; ratio = req/s / the floor's in this run")
+    print("'1 commit' = the service committing each write on its own (group commit off)")
+    print(table(levels, floor, each, cycle))
     print()
     for label, value in startup.items():
         print(f"start-up, {label}: {value * 1000:.0f} ms")
@@ -287,7 +296,8 @@ def main() -> None:
         print(f"errors during the cycle: {errors}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "floor": floor, "cycle": cycle, "startup_seconds": startup, "screening": screened,
+        "floor": floor, "cycle": cycle, "cycle_commit_each": each,
+        "startup_seconds": startup, "screening": screened,
         "ratio": {n: cycle[n]["rps"] / floor[n]["rps"] for n in levels if floor[n]["rps"]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
     }, indent=2))  # fmt: skip
