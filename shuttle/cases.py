@@ -452,34 +452,89 @@ async def record_consent(
         access.require(tx, actor, "cases:work")
         await access.worked_case(tx, actor, case_id)
         participant = await access.case_participant(tx, case_id, participant_id)
-        if participant.role == "responsible" and accepts_responsibility is not True:
-            raise Invalid(
-                "The person responsible must accept responsibility before taking part.",
-                code="responsibility_not_accepted",
-            )
-        if participant.state == "opted_out":
-            raise Conflict("This participant has opted out.", code="opted_out")
-        participant.consent_sheet_version = sheet
-        participant.consent_method = method
-        participant.accepts_responsibility = accepts_responsibility
-        participant.court_ordered = bool(court_ordered)
-        participant.consented_at = tx.now
-        participant.consent_recorded_by = actor.user_id
-        participant.state = "active"
-        tx.session.add(participant)
-        await audit.record(
+        await _consent(
             tx,
-            actor.user_id,
-            AuditAction.CONSENT_RECORD,
-            case_id=case_id,
-            subject={
-                "participant": participant.id,
-                "method": method,
-                "court_ordered": bool(court_ordered),
-            },
+            actor,
+            participant,
+            sheet=sheet,
+            method=method,
+            accepts_responsibility=accepts_responsibility,
+            court_ordered=bool(court_ordered),
         )
-        await relay.release_held(tx, actor.user_id, case_id)
         return await participant_view(tx, participant)
+
+
+async def give_own_consent(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    information_sheet_version: str,
+    accepts_responsibility: bool | None,
+) -> dict[str, Any]:
+    """A participant gives their own informed consent through the portal, after reading the
+    information (guidance 2b, G 3, G 14-15). The same rules as ``record_consent``: the person
+    responsible must accept responsibility. Whether taking part is court-ordered is for the
+    practitioner to record and is left as it was.
+
+    Raises:
+        Invalid: the person responsible has not accepted responsibility.
+        Conflict: they have opted out, or their consent is already recorded.
+    """
+    sheet = _text(information_sheet_version, "information_sheet_version", limit=64)
+    async with rt.write() as tx:
+        participant = await access.own_participant(tx, actor)
+        if participant.state == "active":
+            raise Conflict("Your consent is already recorded.", code="already_consented")
+        await _consent(
+            tx,
+            actor,
+            participant,
+            sheet=sheet,
+            method="portal",
+            accepts_responsibility=accepts_responsibility,
+            court_ordered=bool(participant.court_ordered),
+        )
+        return await participant_view(tx, participant)
+
+
+async def _consent(
+    tx: Tx,
+    actor: Actor,
+    participant: Participant,
+    *,
+    sheet: str,
+    method: str,
+    accepts_responsibility: bool | None,
+    court_ordered: bool,
+) -> None:
+    """Check and record a participant's consent, audit it, and relay what waited for it."""
+    if participant.role == "responsible" and accepts_responsibility is not True:
+        raise Invalid(
+            "The person responsible must accept responsibility before taking part.",
+            code="responsibility_not_accepted",
+        )
+    if participant.state == "opted_out":
+        raise Conflict("This participant has opted out.", code="opted_out")
+    participant.consent_sheet_version = sheet
+    participant.consent_method = method
+    participant.accepts_responsibility = accepts_responsibility
+    participant.court_ordered = court_ordered
+    participant.consented_at = tx.now
+    participant.consent_recorded_by = actor.user_id
+    participant.state = "active"
+    tx.session.add(participant)
+    await audit.record(
+        tx,
+        actor.user_id,
+        AuditAction.CONSENT_RECORD,
+        case_id=participant.case_id,
+        subject={
+            "participant": participant.id,
+            "method": method,
+            "court_ordered": court_ordered,
+        },
+    )
+    await relay.release_held(tx, actor.user_id, participant.case_id)
 
 
 async def opt_out(
@@ -610,6 +665,32 @@ async def my_case(rt: Runtime, actor: Actor) -> dict[str, Any]:
         case = await tx.session.get(Case, participant.case_id)
         view["case_state"] = case.state if case else None
         return view
+
+
+async def others_in_case(rt: Runtime, actor: Actor) -> list[dict[str, str]]:
+    """The other participants of the caller's case who can still be written to: each one's
+    id and the name they chose to be shown to others as, and nothing more."""
+    async with rt.read() as tx:
+        me = await access.own_participant(tx, actor)
+        cipher = await tx.cipher(me.case_id)
+        query = (
+            select(Participant)
+            .where(
+                Participant.case_id == me.case_id,
+                Participant.id != me.id,
+                Participant.state != "opted_out",
+            )
+            .order_by(col(Participant.created_at))
+        )
+        return [
+            {
+                "id": p.id,
+                "shown_as": cipher.open(
+                    p.shown_to_others_as_enc, row=f"participant:{p.id}", field="shown_as"
+                ),
+            }
+            for p in (await tx.session.exec(query)).all()
+        ]
 
 
 async def set_case_state(rt: Runtime, actor: Actor, case_id: str, state: str) -> dict[str, Any]:
