@@ -24,9 +24,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.served import Server, serving
 
 from shuttle.settings import Settings
+from tests.served import Server, serving
 
 SHUTTLE = str(Path(sys.executable).with_name("shuttle"))
 PASSWORD = "a long enough walkthrough password"
