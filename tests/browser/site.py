@@ -30,6 +30,9 @@ STAFF_ROLES = {
     "max": ("manager", "Max Manager"),
 }
 _axe = Axe()
+# Pages already checked in Welsh in this test session, by name (without -js/-no-js): the same
+# page reached again by another journey or run is not checked again.
+_WELSH_CHECKED: set[str] = set()
 
 
 @dataclass
@@ -193,8 +196,10 @@ class Site:
     def sweep_welsh(self) -> None:
         """Every GET page the test saw, again in Welsh, in the browser of whoever saw it."""
         for (url, owner), name in list(self.seen.items()):
-            if name.endswith("-cy"):
+            key = re.sub(r"-(js|no-js)$", "", name)
+            if name.endswith("-cy") or key in _WELSH_CHECKED:
                 continue
+            _WELSH_CHECKED.add(key)
             who = next(p for p in self.people if p.key == owner)
             who.context.add_cookies([{"name": "shuttle_lang", "value": "cy", "url": self.base}])
             try:
