@@ -72,6 +72,13 @@ class DisclosureRules:
 
 
 @dataclass(frozen=True)
+class VettingRules:
+    """How soon a submitted item should be decided: a number of working days."""
+
+    working_days: int
+
+
+@dataclass(frozen=True)
 class Policies:
     """Every policy the running service uses, validated at start-up."""
 
@@ -80,6 +87,7 @@ class Policies:
     return_reasons: MappingProxyType[str, Reason]
     attribution_labels: MappingProxyType[str, str]
     disclosure: DisclosureRules
+    vetting: VettingRules
 
     def can(self, role: str, permission: str) -> bool:
         """Whether ``role`` may attempt actions of kind ``permission`` at all."""
@@ -174,6 +182,13 @@ def _disclosure(raw: dict[str, Any]) -> DisclosureRules:
     return DisclosureRules(zone, months, holidays)
 
 
+def _vetting(raw: dict[str, Any]) -> VettingRules:
+    days = raw.get("working_days", 5)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+        raise PolicyError("vetting.toml: working_days must be a whole number from 1 to 60")
+    return VettingRules(days)
+
+
 def load_policies(directory: Path) -> Policies:
     """Read and validate every policy file in ``directory``.
 
@@ -186,4 +201,5 @@ def load_policies(directory: Path) -> Policies:
         return_reasons=MappingProxyType(_reasons(_read(directory, "reasons.toml"), "return")),
         attribution_labels=MappingProxyType(_labels(_read(directory, "attribution.toml"))),
         disclosure=_disclosure(_read(directory, "disclosure.toml")),
+        vetting=_vetting(_read(directory, "vetting.toml")),
     )
