@@ -48,7 +48,7 @@ async def release(request: web.Request) -> web.StreamResponse:
     """POST /disclosures/{request_id}/release: build and release the package."""
     actor = await signed_in(request)
     released = await disclosure.release(runtime(request), actor, request.match_info["request_id"])
-    raise see_other(f"/cases/{released['case_id']}/disclosures", notice="released")
+    raise see_other(f"/cases/{released['case_id']}/disclosures", notice="records_released")
 
 
 async def package(request: web.Request) -> web.Response:

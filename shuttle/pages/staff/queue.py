@@ -102,9 +102,10 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
     await stream.prepare(request)
     async with stream, rt.notifier.listen() as listener:
         await stream.send(json.dumps(sent), event="counts")
+        gone = asyncio.ensure_future(stream.wait())  # ends when the browser goes
         try:
             async with asyncio.timeout(STREAM_SECONDS):
-                while await _changed_or_gone(listener, stream):
+                while await _changed_or_gone(listener, gone):
                     actor = await authenticate(rt, token)
                     counts = await worklist.counts(rt, actor)
                     if counts != sent:
@@ -112,16 +113,16 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
                         sent = counts
         except (TimeoutError, NotSignedIn, ConnectionResetError):
             pass
+        finally:
+            gone.cancel()
     return stream
 
 
-async def _changed_or_gone(listener: Listener, stream: EventSourceResponse) -> bool:
+async def _changed_or_gone(listener: Listener, gone: asyncio.Future[None]) -> bool:
     """Wait for a change (True) or for the browser to go or the server to stop (False)."""
     changed = asyncio.ensure_future(listener.changed())
-    gone = asyncio.ensure_future(stream.wait())
     try:
         await asyncio.wait((changed, gone), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (changed, gone):
-            task.cancel()
-    return changed.done() and not changed.cancelled() and not listener.closed
+        changed.cancel()
+    return not gone.done() and changed.done() and not changed.cancelled() and not listener.closed
