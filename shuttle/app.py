@@ -25,6 +25,12 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     await runtime.db.dispose()
 
 
+async def _end_live_streams(app: web.Application) -> None:
+    """On shutdown, end every live-update stream so the server need not wait for them."""
+    if RUNTIME in app:
+        app[RUNTIME].notifier.close()
+
+
 def create_app(settings: Settings) -> web.Application:
     """The application for ``settings``; its database and keys open on start-up."""
     app = web.Application(
@@ -34,5 +40,6 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TEMPLATES] = templates(settings)
     app.cleanup_ctx.append(_runtime)
+    app.on_shutdown.append(_end_live_streams)
     routes.add_routes(app, settings)
     return app

@@ -55,6 +55,8 @@ class AuditAction(StrEnum):
     DECISION_WITHHOLD = "item:decision:withhold"
     DECISION_RETURN = "item:decision:return"
     DECISION_ESCALATE = "item:decision:escalate"
+    CLAIM_TAKE = "item:claim:take"
+    CLAIM_RELEASE = "item:claim:release"
     SUMMARY_AGREE = "item:summary:agree"
     SUMMARY_DECLINE = "item:summary:decline"
     RELAY_DELIVER = "item:relay:deliver"
@@ -120,6 +122,8 @@ async def record(
     """
     if not tx.pending_audit:
         tx.before_commit.append(lambda: _append_pending(tx))
+    if case_id is not None:
+        tx.changed_cases.add(case_id)  # for live updates, after commit (Runtime.write)
     tx.pending_audit.append(
         {
             "actor": actor_id,

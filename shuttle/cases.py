@@ -207,6 +207,20 @@ async def create_case(
         return await case_view(tx, case, content=True)
 
 
+async def supervisors(rt: Runtime, actor: Actor) -> list[dict[str, str]]:
+    """The active case supervisors, by name, for someone opening a case to choose from."""
+    async with rt.read() as tx:
+        access.require(tx, actor, "cases:create")
+        service = await tx.cipher(SERVICE_SLOT)
+        query = select(User).where(col(User.role) == "supervisor", col(User.active).is_(True))
+        found = [
+            {"user_id": u.id, "name": service.open(u.name_enc, row=f"user:{u.id}", field="name")}
+            for u in (await tx.session.exec(query)).all()
+            if u.id != actor.user_id
+        ]
+        return sorted(found, key=lambda s: s["name"].casefold())
+
+
 async def list_cases(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     """The cases the caller works on; for managers and admins, every case without content."""
     async with rt.read() as tx:

@@ -23,6 +23,22 @@ def next_working_day(day: date, holidays: frozenset[date]) -> date:
     return day
 
 
+def decision_due(submitted: datetime, rules: DisclosureRules, working_days: int) -> datetime:
+    """When an item sent for checking should be decided: the end of the ``working_days``-th
+    working day after the day it was sent (policies/vetting.toml), in UTC."""
+    zone = ZoneInfo(rules.timezone)
+    day = submitted.astimezone(zone).date()
+    for _ in range(working_days):
+        day = next_working_day(day + timedelta(days=1), rules.public_holidays)
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+    return end.astimezone(ZoneInfo("UTC"))
+
+
+def local_day(moment: datetime, rules: DisclosureRules) -> date:
+    """The calendar day of ``moment`` in the service's time zone."""
+    return moment.astimezone(ZoneInfo(rules.timezone)).date()
+
+
 def due_by(received: datetime, rules: DisclosureRules, *, extended: bool = False) -> datetime:
     """The end of the last day to respond, in UTC.
 

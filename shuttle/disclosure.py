@@ -131,6 +131,19 @@ async def my_requests(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
         return [_view(r) for r in (await tx.session.exec(query)).all()]
 
 
+async def case_requests(rt: Runtime, actor: Actor, case_id: str) -> list[dict[str, Any]]:
+    """Every disclosure request of a case the caller works on, oldest first."""
+    async with rt.read() as tx:
+        access.require(tx, actor, "cases:work")
+        await access.worked_case(tx, actor, case_id)
+        query = (
+            select(DisclosureRequest)
+            .where(col(DisclosureRequest.case_id) == case_id)
+            .order_by(col(DisclosureRequest.received_at))
+        )
+        return [_view(r) for r in (await tx.session.exec(query)).all()]
+
+
 async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
     """A practitioner reviews and releases the package; it is built and sealed now."""
     async with rt.write() as tx:

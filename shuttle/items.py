@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import col, select
@@ -11,6 +13,7 @@ from shuttle import access, audit, lifecycle, relay
 from shuttle.access import Actor, ItemAccess
 from shuttle.audit import AuditAction
 from shuttle.cases import unwanted_topics, watch_list
+from shuttle.crypto import DataCipher
 from shuttle.errors import Conflict, Invalid, NotFound
 from shuttle.lifecycle import EDITABLE, ItemState
 from shuttle.models import (
@@ -32,6 +35,37 @@ KINDS = ("letter", "message", "question", "answer", "information", "assessment")
 PRACTITIONER_KINDS = ("information", "assessment")
 MAX_BODY_CHARS = 50_000
 OWN_STOPS = ("author_withdrew", "author_opted_out")
+RECEIVED_BY = ("handwritten", "phone", "visit")  # how words written with help came in
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """Assisted mode: the declaration that the words were read back to the author and agreed,
+    the day that was done, and how the words were received (``RECEIVED_BY``)."""
+
+    declaration: str | None = None
+    read_back_on: str | None = None
+    received_by: str | None = None
+
+    def checked(self, today: date) -> tuple[str | None, date | None, str | None]:
+        """The declaration, its day and how received, validated (Invalid says what to change)."""
+        day = None
+        if self.read_back_on:
+            try:
+                day = date.fromisoformat(self.read_back_on)
+            except ValueError:
+                raise Invalid(
+                    "The read-back date must be a real date.", code="invalid_read_back"
+                ) from None
+            if day > today:
+                raise Invalid(
+                    "The read-back date must be today or in the past.", code="invalid_read_back"
+                )
+        if self.received_by is not None and self.received_by not in RECEIVED_BY:
+            raise Invalid(
+                f"received_by must be one of: {', '.join(RECEIVED_BY)}.", code="invalid_read_back"
+            )
+        return self.declaration, day, self.received_by
 
 
 def _body(body: Any) -> str:
@@ -80,7 +114,7 @@ async def _add_version(
     body: str,
     sharing: SharingConsent,
     consent_by: str,
-    declaration: str | None,
+    read_back: ReadBack | None,
 ) -> ItemVersion:
     digest = version_digest(
         item_id=item.id,
@@ -104,8 +138,12 @@ async def _add_version(
     cipher = await tx.cipher(item.case_id)
     row = f"item_version:{version.id}"
     version.body_enc = cipher.seal(body, row=row, field="body")
-    if declaration:
-        version.assisted_declaration_enc = cipher.seal(declaration, row=row, field="declaration")
+    if read_back is not None:
+        declaration, version.read_back_on, version.received_by = read_back.checked(tx.now.date())
+        if declaration:
+            version.assisted_declaration_enc = cipher.seal(
+                declaration, row=row, field="declaration"
+            )
     tx.session.add(version)
     return version
 
@@ -124,8 +162,15 @@ async def create_item(
     in_reply_to: str | None,
     on_behalf_of: str | None,
     assisted_declaration: str | None = None,
+    read_back_on: str | None = None,
+    received_by: str | None = None,
 ) -> dict[str, Any]:
-    """Write a new item; it starts as a draft with its author's sharing consent."""
+    """Write a new item; it starts as a draft with its author's sharing consent.
+
+    Written on a participant's behalf (assisted), it may carry the read-back declaration:
+    its words, the day (``read_back_on``, YYYY-MM-DD) and how the words came in
+    (``received_by``: handwritten, phone or visit), kept with the version.
+    """
     if kind not in KINDS:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}.", code="invalid_kind")
     body = _body(body)
@@ -159,9 +204,8 @@ async def create_item(
             )
         )
         await tx.session.flush()
-        version = await _add_version(
-            tx, item, 1, body, sharing, actor.user_id, assisted_declaration
-        )
+        read_back = ReadBack(assisted_declaration, read_back_on, received_by)
+        version = await _add_version(tx, item, 1, body, sharing, actor.user_id, read_back)
         await audit.record(
             tx,
             actor.user_id,
@@ -242,8 +286,13 @@ async def revise_item(
     body: str | None,
     sharing: dict[str, Any] | None,
     response_wanted: str | None,
+    read_back: ReadBack | None = None,
 ) -> dict[str, Any]:
-    """Change a draft or returned item; every change makes a new version with a new digest."""
+    """Change a draft or returned item; every change makes a new version with a new digest.
+
+    A read-back declaration belongs to the words read back: a new version carries only the
+    one given with it (``read_back``), never an earlier version's.
+    """
     async with rt.write() as tx:
         item = await access.authored_item(tx, actor, item_id)
         if item.state not in EDITABLE:
@@ -271,7 +320,9 @@ async def revise_item(
             )
         wanted = _response(response_wanted) if response_wanted is not None else item.response_wanted
         await lifecycle.change(tx, item, version=item.version + 1, response_wanted=wanted)
-        version = await _add_version(tx, item, item.version, new_body, consent, actor.user_id, None)
+        version = await _add_version(
+            tx, item, item.version, new_body, consent, actor.user_id, read_back
+        )
         await audit.record(
             tx,
             actor.user_id,
@@ -460,7 +511,28 @@ async def item_view(tx: Tx, actor: Actor, seen: ItemAccess, *, full: bool = True
             else []
         )
         view["decisions"] = await _decisions(tx, item)
+        view["read_back"] = _read_back_view(cipher, version) if item.assisted else None
     return view
+
+
+def _read_back_view(cipher: DataCipher, version: ItemVersion) -> dict[str, Any] | None:
+    """The assisted version's read-back declaration, for practitioners."""
+    if version.assisted_declaration_enc is None and version.read_back_on is None:
+        return None
+    declaration = (
+        cipher.open(
+            version.assisted_declaration_enc,
+            row=f"item_version:{version.id}",
+            field="declaration",
+        )
+        if version.assisted_declaration_enc
+        else None
+    )
+    return {
+        "declaration": declaration,
+        "read_back_on": version.read_back_on.isoformat() if version.read_back_on else None,
+        "received_by": version.received_by,
+    }
 
 
 async def _author_view(tx: Tx, item: Item) -> dict[str, Any]:

@@ -7,7 +7,7 @@ they hold so that a reviewer can see at a glance that no plaintext personal data
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint
@@ -209,6 +209,9 @@ class ItemVersion(SQLModel, table=True):
     digest: str = Field(max_length=64)
     consent_given_by: str = Field(max_length=36)
     assisted_declaration_enc: bytes | None = secret(nullable=True)
+    # Assisted mode: the day the words were read back to the author, and how they came in.
+    read_back_on: date | None = None
+    received_by: str | None = Field(default=None, max_length=16)
     flags_enc: bytes | None = secret(nullable=True)
     created_at: datetime = when()
 
@@ -242,6 +245,16 @@ class Decision(SQLModel, table=True):
     by_supervisor: bool = False
     current: bool = True
     at: datetime = when()
+
+
+class Claim(SQLModel, table=True):
+    """A practitioner's claim on an item in the queue: theirs to review until it expires."""
+
+    __tablename__ = "claim"
+    item_id: str = Field(foreign_key="item.id", primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=36)
+    claimed_at: datetime = when()
+    expires_at: datetime = when()
 
 
 class Summary(SQLModel, table=True):

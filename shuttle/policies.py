@@ -74,6 +74,13 @@ class DisclosureRules:
 
 
 @dataclass(frozen=True)
+class VettingRules:
+    """How soon a submitted item should be decided: a number of working days."""
+
+    working_days: int
+
+
+@dataclass(frozen=True)
 class Policies:
     """Every policy the running service uses, validated at start-up."""
 
@@ -83,6 +90,7 @@ class Policies:
     attribution_labels: MappingProxyType[str, str]
     disclosure: DisclosureRules
     screening: ScreeningRules
+    vetting: VettingRules
 
     def can(self, role: str, permission: str) -> bool:
         """Whether ``role`` may attempt actions of kind ``permission`` at all."""
@@ -184,6 +192,13 @@ def _screening(directory: Path) -> ScreeningRules:
         raise PolicyError(str(exc)) from exc
 
 
+def _vetting(raw: dict[str, Any]) -> VettingRules:
+    days = raw.get("working_days", 5)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+        raise PolicyError("vetting.toml: working_days must be a whole number from 1 to 60")
+    return VettingRules(days)
+
+
 def load_policies(directory: Path) -> Policies:
     """Read and validate every policy file in ``directory``.
 
@@ -197,4 +212,5 @@ def load_policies(directory: Path) -> Policies:
         attribution_labels=MappingProxyType(_labels(_read(directory, "attribution.toml"))),
         disclosure=_disclosure(_read(directory, "disclosure.toml")),
         screening=_screening(directory / "screening"),
+        vetting=_vetting(_read(directory, "vetting.toml")),
     )

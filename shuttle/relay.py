@@ -150,16 +150,28 @@ async def _attribution(tx: Tx, item: Item, version: ItemVersion) -> tuple[str, s
         text = cipher.open(summary.text_enc, row=f"summary:{summary.id}", field="text")
     else:
         text = cipher.open(version.body_enc, row=f"item_version:{version.id}", field="body")
+    return attribution_tag(item, version), await shown_name(tx, item), text
+
+
+def attribution_tag(item: Item, version: ItemVersion) -> str:
+    """Whose words a recipient is given: the one rule behind every attribution (rule 4)."""
     if item.author_participant_id is None:
-        return "facilitator_assessment", "Your facilitator", text
+        return "facilitator_assessment"
+    if version.scope == "summary":
+        return "facilitator_summary"
+    return "written_with_help" if item.assisted else "own_words"
+
+
+async def shown_name(tx: Tx, item: Item) -> str:
+    """How the item's author is named to the other side ("Your facilitator" for staff)."""
+    if item.author_participant_id is None:
+        return "Your facilitator"
     author = await tx.session.get(Participant, item.author_participant_id)
     assert author is not None
-    name = cipher.open(
+    cipher = await tx.cipher(item.case_id)
+    return cipher.open(
         author.shown_to_others_as_enc, row=f"participant:{author.id}", field="shown_as"
     )
-    if version.scope == "summary":
-        return "facilitator_summary", name, text
-    return ("written_with_help" if item.assisted else "own_words"), name, text
 
 
 async def _deliver(

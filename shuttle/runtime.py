@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shuttle.crypto import DataCipher, KeyRing
 from shuttle.db import Database
 from shuttle.errors import NotFound
+from shuttle.live import LocalNotifier, Notifier
 from shuttle.models import Case, DataKey, utcnow
 from shuttle.policies import Policies
 from shuttle.settings import Settings
@@ -37,6 +38,8 @@ class Tx:
     serialise_cases: bool = False
     locked_cases: set[str] = field(default_factory=set)
     ciphers: dict[str, DataCipher] = field(default_factory=dict)
+    # Cases with an audited change in this transaction: told to the notifier after commit.
+    changed_cases: set[str] = field(default_factory=set)
 
     async def lock_case(self, case_id: str) -> None:
         """Serialise this write with every other write on the same case (PostgreSQL).
@@ -91,6 +94,7 @@ class Runtime:
     db: Database
     keys: KeyRing
     policies: Policies
+    notifier: Notifier = field(default_factory=LocalNotifier)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -108,6 +112,8 @@ class Runtime:
             yield tx
             for hook in tx.before_commit:
                 await hook()
+        if tx.changed_cases:
+            self.notifier.cases_changed(tx.changed_cases)
         for callback in tx.after_commit:
             await callback()
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     token_lifetime_hours: float = Field(default=12.0, gt=0)
     token_idle_minutes: float = Field(default=60.0, gt=0)
+    claim_minutes: float = Field(
+        default=30.0, gt=0, description="How long a practitioner's claim on a queue item lasts."
+    )
     invitation_lifetime_days: float = Field(default=14.0, gt=0)
     https: bool = Field(
         default=False,

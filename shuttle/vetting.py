@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from shuttle import access, audit, lifecycle, relay
@@ -19,7 +19,17 @@ from shuttle.cases import unwanted_topics
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
 from shuttle.items import item_view
 from shuttle.lifecycle import ItemState
-from shuttle.models import Assignment, Case, Decision, Item, Participant, Reading, Summary
+from shuttle.models import (
+    Assignment,
+    Case,
+    Claim,
+    Decision,
+    Item,
+    ItemVersion,
+    Participant,
+    Reading,
+    Summary,
+)
 from shuttle.runtime import Runtime, Tx
 
 DECISIONS = ("approve", "withhold", "return", "escalate")
@@ -42,41 +52,48 @@ async def _needs_second_approval(tx: Tx, item: Item) -> bool:
     )
 
 
+async def waiting_items(tx: Tx, actor: Actor) -> list[Item]:
+    """The items waiting for the caller's decision, oldest first (the queue, any claims aside).
+
+    Submitted items of the caller's cases; escalated ones for the case's supervisor only;
+    approved items of sensitive cases waiting for a second, different approver.
+    """
+    places = (
+        await tx.session.exec(select(Assignment).where(*access.working_places(actor.user_id)))
+    ).all()
+    roles = {p.case_id: p.role for p in places}
+    if not roles:
+        return []
+    query = (
+        select(Item)
+        .where(
+            col(Item.case_id).in_(list(roles)),
+            col(Item.state).in_(["submitted", "escalated", "held"]),
+        )
+        .order_by(col(Item.submitted_at), col(Item.id))
+    )
+    waiting = []
+    for item in (await tx.session.exec(query)).all():
+        if item.state == ItemState.ESCALATED and roles[item.case_id] != "supervisor":
+            continue
+        if item.state == ItemState.HELD and (
+            not await _needs_second_approval(tx, item)
+            or actor.user_id in await relay.approvers(tx, item)
+        ):
+            continue
+        waiting.append(item)
+    return waiting
+
+
 async def queue(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
     """Items waiting for the caller's decision, oldest first, with flags and recipients' wishes."""
     async with rt.read() as tx:
         access.require(tx, actor, "queue:read")
-        places = (
-            await tx.session.exec(select(Assignment).where(*access.working_places(actor.user_id)))
-        ).all()
-        roles = {p.case_id: p.role for p in places}
-        if not roles:
-            return []
-        query = (
-            select(Item)
-            .where(
-                col(Item.case_id).in_(list(roles)),
-                col(Item.state).in_(["submitted", "escalated", "held"]),
-            )
-            .order_by(col(Item.submitted_at), col(Item.id))
-        )
-        waiting = []
-        for item in (await tx.session.exec(query)).all():
-            if item.state == ItemState.ESCALATED and roles[item.case_id] != "supervisor":
-                continue
-            if item.state == ItemState.HELD and (
-                not await _needs_second_approval(tx, item)
-                or actor.user_id in await relay.approvers(tx, item)
-            ):
-                continue
-            waiting.append(await _queue_entry(tx, actor, item))
-        return waiting
+        return [await _queue_entry(tx, actor, item) for item in await waiting_items(tx, actor)]
 
 
-async def _queue_entry(tx: Tx, actor: Actor, item: Item) -> dict[str, Any]:
-    place = await access.assignment(tx, actor, item.case_id)
-    view = await item_view(tx, actor, ItemAccess(item, assignment=place), full=False)
-    version = await relay.current_version(tx, item)
+async def recipients_wishes(tx: Tx, item: Item, version: ItemVersion) -> list[dict[str, Any]]:
+    """What each chosen recipient is willing to receive, and the topics they do not want."""
     cipher = await tx.cipher(item.case_id)
     wishes = []
     for recipient_id in relay.recipient_ids(version):
@@ -92,7 +109,14 @@ async def _queue_entry(tx: Tx, actor: Actor, item: Item) -> dict[str, Any]:
                 "unwanted_topics": unwanted_topics(cipher, recipient),
             }
         )
-    view["recipients_preferences"] = wishes
+    return wishes
+
+
+async def _queue_entry(tx: Tx, actor: Actor, item: Item) -> dict[str, Any]:
+    place = await access.assignment(tx, actor, item.case_id)
+    view = await item_view(tx, actor, ItemAccess(item, assignment=place), full=False)
+    version = await relay.current_version(tx, item)
+    view["recipients_preferences"] = await recipients_wishes(tx, item, version)
     view["needs"] = "second_approval" if item.state == ItemState.HELD else "decision"
     return view
 
@@ -147,7 +171,7 @@ async def decide(
                 "Someone has changed this item since you opened it.", code="stale_version"
             )
         is_supervisor = place.role == "supervisor"
-        await _check_may_decide(tx, item, actor, is_supervisor, decision)
+        await check_may_decide(tx, item, actor, is_supervisor, decision)
         if decision == "approve" and version.scope == "facilitator_only":
             raise Conflict(
                 "An item kept for the facilitator is never passed on.", code="facilitator_only"
@@ -186,6 +210,8 @@ async def decide(
                 internal_note, row=f"decision:{record.id}", field="internal_note"
             )
         tx.session.add(record)
+        # A decision ends any claim on the item: whatever comes next is a new piece of work.
+        await tx.session.exec(delete(Claim).where(col(Claim.item_id) == item.id))
         await audit.record(
             tx,
             actor.user_id,
@@ -204,9 +230,10 @@ async def decide(
         return await item_view(tx, actor, ItemAccess(item, assignment=place))
 
 
-async def _check_may_decide(
+async def check_may_decide(
     tx: Tx, item: Item, actor: Actor, is_supervisor: bool, decision: str
 ) -> None:
+    """Raise unless the caller may make ``decision`` on the item in its current state."""
     if item.state == ItemState.SUBMITTED:
         return
     if item.state == ItemState.ESCALATED:

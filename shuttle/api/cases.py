@@ -212,6 +212,8 @@ async def create_item(request: web.Request) -> web.Response:
         in_reply_to=form.in_reply_to,
         on_behalf_of=form.on_behalf_of,
         assisted_declaration=form.assisted_declaration,
+        read_back_on=form.assisted_read_back_on,
+        received_by=form.assisted_received_by,
     )
     return reply(item, status=201)
 

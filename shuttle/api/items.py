@@ -26,6 +26,11 @@ async def change(request: web.Request) -> web.Response:
         body=form.body,
         sharing=form.sharing.model_dump() if form.sharing is not None else None,
         response_wanted=form.response_wanted,
+        read_back=items.ReadBack(
+            form.assisted_declaration, form.assisted_read_back_on, form.assisted_received_by
+        )
+        if form.assisted_declaration or form.assisted_read_back_on or form.assisted_received_by
+        else None,
     )
     return reply(revised)
 

@@ -132,6 +132,17 @@ class NewItem(Body):
     in_reply_to: str | None = Field(default=None, max_length=64)
     on_behalf_of: str | None = Field(default=None, max_length=64)
     assisted_declaration: str | None = _optional_text()
+    assisted_read_back_on: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="Assisted items: the day the words were read back to the author and "
+        "agreed (YYYY-MM-DD).",
+    )
+    assisted_received_by: Literal["handwritten", "phone", "visit"] | None = Field(
+        default=None,
+        description="Assisted items: how the words came in (a handwritten letter typed up, "
+        "by phone, or at a visit).",
+    )
 
 
 class ItemChange(Body):
@@ -140,6 +151,13 @@ class ItemChange(Body):
     body: str | None = Field(default=None, max_length=50_000)
     sharing: Sharing | None = None
     response_wanted: Response | None = None
+    assisted_declaration: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Assisted items: the read-back declaration for this new version.",
+    )
+    assisted_read_back_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    assisted_received_by: Literal["handwritten", "phone", "visit"] | None = None
 
 
 class DecisionBody(Body):
