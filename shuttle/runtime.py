@@ -57,7 +57,7 @@ class Tx:
         slot = await self.session.get(DataKey, slot_id)
         if slot is None:
             raise NotFound()
-        return self.keys.cipher(slot_id, slot.wrapped)
+        return self.keys.cipher(slot_id, slot.wrapped, slot.master_key_id)
 
     async def new_slot(self, slot_id: str) -> DataCipher:
         """Create and store a fresh random data key for ``slot_id``."""
