@@ -209,3 +209,13 @@ def demo() -> None:
     password = "demo-" + secrets.token_urlsafe(9)
     lines = _run(seed(settings, password))
     click.echo("\n".join(lines))
+
+
+def _add_records_commands() -> None:
+    from shuttle.records_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_records_commands()

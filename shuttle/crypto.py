@@ -47,6 +47,8 @@ __all__ = [
     "MasterKey",
     "SigningKey",
     "create_key_files",
+    "create_next_master_key",
+    "fsync_dir",
     "new_data_key",
     "verify_signature",
 ]
@@ -125,6 +127,17 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries (after a key file was renamed or removed)."""
+    _fsync_dir(directory)
+
+
+def create_next_master_key(data_dir: Path) -> bool:
+    """Create ``master.key.next`` (0600) to rotate to, unless it exists. True if it did."""
+    path = data_dir / NEXT_MASTER_KEY_FILE
+    return not path.exists() and _write_new_key_file(path, new_data_key())
 
 
 def create_key_files(data_dir: Path) -> bool:
