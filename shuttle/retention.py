@@ -309,7 +309,7 @@ async def _delete_rows(tx: Tx, case_id: str) -> None:
         delete(DataKey).where(col(DataKey.id) == case_id),
     ]
     for statement in statements:
-        await tx.session.execute(statement)
+        await tx.session.exec(statement)
 
 
 async def destroy(rt: Runtime, policy: RetentionPolicy, due: Due) -> bool:
