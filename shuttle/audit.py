@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,12 +17,15 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from shuttle import signed_note
 from shuttle.crypto import verify_signature
 from shuttle.merkle import Frontier, empty_root, leaf_hash
-from shuttle.models import AuditEntry, AuditHead
+from shuttle.models import AuditCheckpoint, AuditEntry, AuditHead
 from shuttle.runtime import Tx
 
 ORIGIN = "shuttle.audit/v1"
+# The signed-note key name: the origin itself, as logs usually do.
+KEY_NAME = ORIGIN
 
 
 class AuditAction(StrEnum):
@@ -64,6 +68,13 @@ class AuditAction(StrEnum):
     DISCLOSURE_REQUEST = "disclosure:request:create"
     DISCLOSURE_RELEASE = "disclosure:request:release"
     DISCLOSURE_DOWNLOAD = "disclosure:package:download"
+    CHECKPOINT_CREATE = "audit:checkpoint:create"
+    DESTRUCTION_REQUEST = "records:destruction:request"
+    DESTRUCTION_APPROVE = "records:destruction:approve"
+    CASE_DESTROY = "records:case:destroy"
+    HOLD_PLACE = "records:hold:place"
+    HOLD_LIFT = "records:hold:lift"
+    KEYS_ROTATE = "records:keys:rotate"
 
 
 def canonical(value: Any) -> bytes:
@@ -73,7 +84,34 @@ def canonical(value: Any) -> bytes:
 
 def checkpoint_body(size: int, root: bytes) -> str:
     """The C2SP tlog-checkpoint body: origin, tree size, base64 root hash."""
-    return f"{ORIGIN}\n{size}\n{base64.b64encode(root).decode()}\n"
+    return signed_note.checkpoint_body(ORIGIN, size, root)
+
+
+def head_note(tx: Tx, head: AuditHead) -> str:
+    """The signed head as a C2SP checkpoint: its signature is the head's own, unchanged."""
+    body = checkpoint_body(head.size, bytes.fromhex(head.root_hash))
+    signature = base64.b64decode(head.signature, validate=True)
+    return signed_note.note(body, KEY_NAME, tx.keys.signing.public_key_bytes(), signature)
+
+
+def keep_checkpoint(tx: Tx, head: AuditHead, reason: str) -> AuditCheckpoint:
+    """Store the signed head as a checkpoint (``day`` or ``demand``) in this transaction."""
+    checkpoint = AuditCheckpoint(
+        size=head.size,
+        root_hash=head.root_hash,
+        note=head_note(tx, head),
+        reason=reason,
+        created_at=tx.now,
+    )
+    tx.session.add(checkpoint)
+    return checkpoint
+
+
+async def _first_change_today(tx: Tx) -> bool:
+    # The newest checkpoint is the one with the highest id: one primary-key lookup.
+    query = select(AuditCheckpoint.created_at).order_by(col(AuditCheckpoint.id).desc()).limit(1)
+    last = (await tx.session.exec(query)).first()
+    return last is None or last.date() != tx.now.date()
 
 
 async def _head(tx: Tx) -> AuditHead:
@@ -185,6 +223,8 @@ async def _append_pending(tx: Tx) -> None:
     head.frontier = frontier.to_json()
     _sign(tx, head, frontier.root())
     tx.session.add(head)
+    if await _first_change_today(tx):
+        keep_checkpoint(tx, head, "day")
 
 
 @dataclass
@@ -204,6 +244,10 @@ async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
     """
     problems: list[str] = []
     frontier = Frontier()
+    kept = (await tx.session.exec(select(AuditCheckpoint))).all()
+    roots_at = {c.size: b"" for c in kept}
+    if 0 in roots_at:
+        roots_at[0] = empty_root()
     stream = await tx.session.stream_scalars(
         sa_select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=batch)
     )
@@ -212,7 +256,10 @@ async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
         if len(problems) < 20:
             problems.extend(_check_entry(row, expected))
         frontier.append(leaf_hash(row.entry.encode()))
+        if frontier.size in roots_at:
+            roots_at[frontier.size] = frontier.root()
     root = frontier.root()
+    problems.extend(_checkpoint_problems(tx, kept, roots_at))
     head = await tx.session.get(AuditHead, 1)
     if head is None:
         problems.append("the signed tree head is missing")
@@ -230,6 +277,31 @@ async def verify(tx: Tx, *, batch: int = 2000) -> Verification:
             if stored.size != frontier.size or stored.root() != root:
                 problems.append("the head's frontier does not match the entries")
     return Verification(ok=not problems, size=frontier.size, root=root.hex(), problems=problems)
+
+
+def _checkpoint_problems(
+    tx: Tx, kept: Sequence[AuditCheckpoint], roots_at: dict[int, bytes]
+) -> list[str]:
+    """Each stored checkpoint must be genuine and the log must extend it."""
+    public_key = tx.keys.signing.public_key_bytes()
+    problems = []
+    for checkpoint in kept:
+        try:
+            note = signed_note.parse_checkpoint(
+                checkpoint.note, origin=ORIGIN, name=KEY_NAME, public_key=public_key
+            )
+        except signed_note.NoteError as exc:
+            problems.append(f"checkpoint {checkpoint.id}: {exc}")
+            continue
+        if (note.size, note.root.hex()) != (checkpoint.size, checkpoint.root_hash):
+            problems.append(f"checkpoint {checkpoint.id}'s columns disagree with its note")
+        elif not roots_at.get(note.size):
+            problems.append(
+                f"checkpoint {checkpoint.id} covers {note.size} entries; the log is shorter"
+            )
+        elif roots_at[note.size] != note.root:
+            problems.append(f"the log does not extend checkpoint {checkpoint.id}")
+    return problems[:20]
 
 
 def _check_entry(row: AuditEntry, expected_seq: int) -> list[str]:

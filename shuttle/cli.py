@@ -1,4 +1,4 @@
-"""The ``shuttle`` command: init, serve, users, audit, demo."""
+"""The ``shuttle`` command: init, serve, users, audit, demo; records commands in records_cli."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ import asyncio
 import logging
 import secrets
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 from aiohttp import web
 
-from shuttle import accounts, audit
+from shuttle import accounts, audit, checkpoints
 from shuttle.bootstrap import initialise, open_runtime
+from shuttle.crypto import KeyRing
 from shuttle.errors import ShuttleError
 from shuttle.policies import PolicyError
 from shuttle.settings import Settings
+from shuttle.signed_note import NoteError, verifier_key
 
 
 def _settings() -> Settings:
@@ -110,9 +113,18 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--against",
+    "checkpoint_file",
+    type=click.File("r", encoding="utf-8"),
+    help="A checkpoint kept earlier: also prove the log only grew since (RFC 9162).",
+)
+def audit_verify(checkpoint_file: TextIO | None) -> None:
     """Recompute every entry and the root, and check the signed tree head."""
     settings = _settings()
+    if checkpoint_file is not None:
+        _verify_against(settings, checkpoint_file.read())
+        return
 
     async def verify() -> audit.Verification:
         runtime = open_runtime(settings)
@@ -131,6 +143,60 @@ def audit_verify() -> None:
     raise SystemExit(1)
 
 
+def _verify_against(settings: Settings, text: str) -> None:
+    async def verify() -> checkpoints.Extension:
+        runtime = open_runtime(settings)
+        try:
+            return await checkpoints.verify_against(runtime, text)
+        finally:
+            await runtime.db.dispose()
+
+    try:
+        result = _run(verify())
+    except NoteError as exc:
+        raise click.ClickException(f"That checkpoint cannot be used: {exc}") from exc
+    for problem in result.verification.problems + result.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not result.ok:
+        raise SystemExit(1)
+    click.echo(
+        f"ok: {result.verification.size} entries, root {result.verification.root}; "
+        f"the log extends the checkpoint of {result.checkpoint_size} entries "
+        f"(consistency proof of {result.proof_hashes} hashes verified)"
+    )
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the checkpoint to this file, for an auditor to keep.",
+)
+def audit_checkpoint(export_to: Path | None) -> None:
+    """Sign and keep a checkpoint of the log now, and print it (C2SP tlog-checkpoint)."""
+    settings = _settings()
+
+    async def take() -> str:
+        runtime = open_runtime(settings)
+        try:
+            return await checkpoints.take(runtime)
+        finally:
+            await runtime.db.dispose()
+
+    note = _run(take())
+    if export_to is not None:
+        export_to.write_text(note, encoding="utf-8")
+    click.echo(note, nl=False)
+
+
+@audit_group.command("public-key")
+def audit_public_key() -> None:
+    """Print the key that signs checkpoints, in signed-note verifier form, to publish."""
+    keys = KeyRing.load(_settings().data_dir)
+    click.echo(verifier_key(audit.KEY_NAME, keys.signing.public_key_bytes()))
+
+
 @main.command()
 def demo() -> None:
     """Seed a demonstration case with accounts, and print how to sign in."""
@@ -143,3 +209,13 @@ def demo() -> None:
     password = "demo-" + secrets.token_urlsafe(9)
     lines = _run(seed(settings, password))
     click.echo("\n".join(lines))
+
+
+def _add_records_commands() -> None:
+    from shuttle.records_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_records_commands()

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
     "MASTER_KEY_FILE",
+    "NEXT_MASTER_KEY_FILE",
     "SIGNING_KEY_FILE",
     "DataCipher",
     "DecryptionError",
@@ -46,11 +47,16 @@ __all__ = [
     "MasterKey",
     "SigningKey",
     "create_key_files",
+    "create_next_master_key",
+    "fsync_dir",
     "new_data_key",
     "verify_signature",
 ]
 
 MASTER_KEY_FILE = "master.key"
+# While `shuttle keys rotate` runs, the new master key waits here; new data keys are wrapped
+# under it at once, and it replaces master.key when every data key has been re-wrapped.
+NEXT_MASTER_KEY_FILE = "master.key.next"
 SIGNING_KEY_FILE = "audit-signing.key"
 
 KEY_SIZE = 32  # AES-256 and Ed25519 seeds are both 32 bytes.
@@ -121,6 +127,17 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries (after a key file was renamed or removed)."""
+    _fsync_dir(directory)
+
+
+def create_next_master_key(data_dir: Path) -> bool:
+    """Create ``master.key.next`` (0600) to rotate to, unless it exists. True if it did."""
+    path = data_dir / NEXT_MASTER_KEY_FILE
+    return not path.exists() and _write_new_key_file(path, new_data_key())
 
 
 def create_key_files(data_dir: Path) -> bool:
@@ -222,9 +239,9 @@ class MasterKey:
         return cls(key_id=_master_key_id(key), key=key)
 
     @classmethod
-    def load(cls, data_dir: Path) -> MasterKey:
+    def load(cls, data_dir: Path, name: str = MASTER_KEY_FILE) -> MasterKey:
         """Load the master key file from data_dir; KeyFileError if missing, wrong or exposed."""
-        return cls.from_key(_read_key_file(data_dir / MASTER_KEY_FILE))
+        return cls.from_key(_read_key_file(data_dir / name))
 
     def _wrap_ad(self, slot_id: str) -> bytes:
         """Associated data binding a wrapped key to its slot and to this master key."""
@@ -362,10 +379,21 @@ class KeyRing:
 
     CACHE_SIZE = 1024
 
-    def __init__(self, master: MasterKey, signing: SigningKey) -> None:
-        """Hold the master and signing keys with an empty cipher cache."""
+    def __init__(
+        self, master: MasterKey, signing: SigningKey, data_dir: Path | None = None
+    ) -> None:
+        """Hold the master and signing keys with an empty cipher cache.
+
+        With ``data_dir``, the ring follows a key rotation run by another process: it wraps
+        new data keys under the next master key as soon as one exists, and loads the key
+        files again when it meets a data key wrapped under a master key it does not hold.
+        """
         self.master = master
         self.signing = signing
+        self._data_dir = data_dir
+        self._masters: dict[str, MasterKey] = {master.key_id: master}
+        # Nothing seen yet: the first refresh() loads whatever key files there are.
+        self._seen: tuple[tuple[int, int], ...] = ()
         # LRU keyed by (slot_id, wrapped bytes): keying on the wrapped bytes means a changed
         # or tampered wrapped key is unwrapped (and checked) afresh, never served from cache.
         self._cache: OrderedDict[tuple[str, bytes], DataCipher] = OrderedDict()
@@ -378,8 +406,55 @@ class KeyRing:
 
     @classmethod
     def load(cls, data_dir: Path) -> KeyRing:
-        """Load both keys from data_dir."""
-        return cls(MasterKey.load(data_dir), SigningKey.load(data_dir))
+        """Load both keys from data_dir (the next master key too, mid-rotation)."""
+        ring = cls(MasterKey.load(data_dir), SigningKey.load(data_dir), data_dir)
+        ring.refresh()
+        return ring
+
+    def _stamp(self) -> tuple[tuple[int, int], ...]:
+        """Which key files exist now, by inode and change time: cheap to compare."""
+        if self._data_dir is None:
+            return ()
+        stamps = []
+        for name in (MASTER_KEY_FILE, NEXT_MASTER_KEY_FILE):
+            try:
+                info = os.stat(self._data_dir / name)
+            except FileNotFoundError:
+                stamps.append((0, 0))
+            else:
+                stamps.append((info.st_ino, info.st_mtime_ns))
+        return tuple(stamps)
+
+    def refresh(self) -> None:
+        """Load the key files again if they changed: a rotation began or finished."""
+        stamp = self._stamp()
+        if self._data_dir is None or stamp == self._seen:
+            return
+        current = MasterKey.load(self._data_dir)
+        with self._lock:
+            self._masters[current.key_id] = current
+        if stamp[1] != (0, 0):
+            current = MasterKey.load(self._data_dir, NEXT_MASTER_KEY_FILE)
+            with self._lock:
+                self._masters[current.key_id] = current
+        self.master, self._seen = current, stamp
+
+    def master_for(self, key_id: str) -> MasterKey:
+        """The master key with ``key_id``; DecryptionError if neither file holds it."""
+        found = self._masters.get(key_id)
+        if found is None:
+            self.refresh()
+            found = self._masters.get(key_id)
+        if found is None:
+            raise DecryptionError(f"no master key {key_id} is available")
+        return found
+
+    def forget_master(self, key_id: str) -> None:
+        """Drop a retired master key from memory (after a rotation erased its file)."""
+        with self._lock:
+            if key_id != self.master.key_id:
+                self._masters.pop(key_id, None)
+                self._cache.clear()
 
     def _remember(self, cache_key: tuple[str, bytes], cipher: DataCipher) -> None:
         """Insert into the LRU cache, evicting the least recently used entry when full."""
@@ -389,20 +464,30 @@ class KeyRing:
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
 
-    def cipher(self, slot_id: str, wrapped: bytes) -> DataCipher:
-        """Return the cipher for a slot's wrapped data key; DecryptionError if it won't unwrap."""
+    def cipher(self, slot_id: str, wrapped: bytes, master_key_id: str | None = None) -> DataCipher:
+        """Return the cipher for a slot's wrapped data key; DecryptionError if it won't unwrap.
+
+        ``master_key_id`` names the key it was wrapped under (the row says); the current one
+        if not given.
+        """
         cache_key = (slot_id, bytes(wrapped))
         with self._lock:
             cached = self._cache.get(cache_key)
             if cached is not None:
                 self._cache.move_to_end(cache_key)
                 return cached
-        cipher = DataCipher(slot_id, self.master.unwrap(slot_id, wrapped))
+        master = self.master if master_key_id is None else self.master_for(master_key_id)
+        cipher = DataCipher(slot_id, master.unwrap(slot_id, wrapped))
         self._remember(cache_key, cipher)
         return cipher
 
     def new_slot(self, slot_id: str) -> tuple[bytes, DataCipher]:
-        """Create a random data key for a new slot; returns (wrapped key to store, cipher)."""
+        """Create a random data key for a new slot; returns (wrapped key to store, cipher).
+
+        It is wrapped under ``self.master`` as it is on return: the next master key while a
+        rotation runs, so that the rotation never misses it.
+        """
+        self.refresh()
         data_key = new_data_key()
         wrapped = self.master.wrap(slot_id, data_key)
         cipher = DataCipher(slot_id, data_key)

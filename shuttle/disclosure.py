@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import col, select
 
-from shuttle import access, audit, relay
+from shuttle import access, audit, checkpoints, relay
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.cases import participant_view
@@ -37,6 +37,8 @@ from shuttle.models import (
 )
 from shuttle.runtime import Runtime, Tx
 from shuttle.sharing import SharingConsent
+
+VERIFIER = Path(__file__).with_name("inclusion_verifier.py")
 
 PROCESS_WORDS = {
     "case:participant:add": "You were added to the case",
@@ -157,7 +159,9 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
         assert participant is not None
         request.state, request.released_at, request.released_by = "released", tx.now, actor.user_id
         records = await compile_records(tx, participant, request)
-        package = build_package(records, tx.settings.web_dir)
+        seqs = [event["seq"] for event in records["process"]]
+        proofs = await checkpoints.inclusion_proofs(tx, seqs)
+        package = build_package(records, tx.settings.web_dir, proofs)
         cipher = await tx.cipher(request.case_id)
         request.package_enc = cipher.seal(
             package.hex(), row=f"disclosure:{request.id}", field="package"
@@ -283,7 +287,7 @@ async def compile_records(
 
 async def _process(
     tx: Tx, participant: Participant, own_items: set[str], own_deliveries: set[str]
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Dates of the process that concern the requester: their record, items and deliveries."""
     entries = (
         await tx.session.exec(
@@ -303,7 +307,12 @@ async def _process(
         )
         if mine and row.action in PROCESS_WORDS:
             events.append(
-                {"at": entry["at"], "action": row.action, "what": PROCESS_WORDS[row.action]}
+                {
+                    "seq": row.seq,
+                    "at": entry["at"],
+                    "action": row.action,
+                    "what": PROCESS_WORDS[row.action],
+                }
             )
     return events
 
@@ -316,8 +325,25 @@ def _templates(web_dir: Path) -> Environment:
     )
 
 
-def build_package(records: dict[str, Any], web_dir: Path) -> bytes:
-    """The ZIP: records.json, a readable records.html, and a README."""
+PROOFS_README = """
+proofs/proofs.json - proofs that the entries of the service's audit log about you (the
+                     "process" dates) are in its signed log, as it stood when this package
+                     was made. Nobody can change those entries later without it showing.
+proofs/verify.py   - checks them. It needs Python 3 and nothing else:
+
+    python3 proofs/verify.py --key 'THE LOG KEY YOUR SERVICE PUBLISHED'
+
+  Without --key it uses the key written inside proofs.json, which shows the proofs hold
+  together but not that the service made them: ask the service (or its commissioner) for
+  its log key. An auditor who keeps the service's checkpoints can also compare the
+  checkpoint in proofs.json with theirs.
+"""
+
+
+def build_package(
+    records: dict[str, Any], web_dir: Path, proofs: dict[str, Any] | None = None
+) -> bytes:
+    """The ZIP: records.json, a readable records.html, a README, and the audit proofs."""
     html = _templates(web_dir).get_template("disclosure/records.html").render(records=records)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -327,6 +353,10 @@ def build_package(records: dict[str, Any], web_dir: Path) -> bytes:
             "README.txt",
             "Your records from the restorative justice service.\n\n"
             "records.html  - open this in a web browser to read them.\n"
-            "records.json  - the same records in a form computers can read.\n",
+            "records.json  - the same records in a form computers can read.\n"
+            + (PROOFS_README if proofs is not None else ""),
         )
+        if proofs is not None:
+            archive.writestr("proofs/proofs.json", json.dumps(proofs, indent=2))
+            archive.writestr("proofs/verify.py", VERIFIER.read_text(encoding="utf-8"))
     return buffer.getvalue()

@@ -352,3 +352,52 @@ class AuditHead(SQLModel, table=True):
     frontier: str = Field(max_length=8000)
     signature: str = Field(max_length=200)
     signed_at: datetime = when()
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head kept for good: one on the first change of each day, and on demand.
+
+    ``note`` is the C2SP tlog-checkpoint (a signed note) exactly as exported to auditors.
+    """
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    size: int
+    root_hash: str = Field(max_length=64)
+    note: str = Field(max_length=2000)
+    reason: str = Field(max_length=16)
+    created_at: datetime = when()
+
+
+class CaseDestruction(SQLModel, table=True):
+    """A case's destruction under the retention policy: asked by one person, approved by another.
+
+    No foreign key to the case: this record outlives it. ``statistics`` holds counts only
+    (never names or text), kept if the retention policy says so.
+    """
+
+    __tablename__ = "case_destruction"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(index=True, max_length=36)
+    record_type: str = Field(max_length=32)
+    due_at: datetime = when()
+    state: str = Field(default="requested", max_length=16)
+    requested_by: str = Field(max_length=36)
+    requested_at: datetime = when()
+    approved_by: str | None = Field(default=None, max_length=36)
+    approved_at: datetime | None = when(nullable=True)
+    destroyed_at: datetime | None = when(nullable=True)
+    statistics: str | None = Field(default=None, max_length=2000)
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold: while it stands, nothing of the case is destroyed."""
+
+    __tablename__ = "legal_hold"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(index=True, max_length=36)
+    reason: str = Field(max_length=32)
+    placed_by: str = Field(max_length=36)
+    placed_at: datetime = when()
+    lifted_by: str | None = Field(default=None, max_length=36)
+    lifted_at: datetime | None = when(nullable=True)

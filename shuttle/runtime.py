@@ -67,7 +67,7 @@ class Tx:
         slot = await self.session.get(DataKey, slot_id)
         if slot is None:
             raise NotFound()
-        cipher = self.keys.cipher(slot_id, slot.wrapped)
+        cipher = self.keys.cipher(slot_id, slot.wrapped, slot.master_key_id)
         self.ciphers[slot_id] = cipher
         return cipher
 

@@ -82,6 +82,11 @@ class Cli:
 def cli(tmp_path: Path, backend: str, empty_database_url: str) -> Iterator[Cli]:
     """This test's command line: ``<tmp>/var`` (not created yet) and, on PostgreSQL, an empty
     database of its own."""
+    yield command_line(tmp_path, backend, empty_database_url)
+
+
+def command_line(tmp_path: Path, backend: str, empty_database_url: str) -> Cli:
+    """The command line with ``<tmp>/var`` as its data directory (for other test modules)."""
     data_dir = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHUTTLE_")}
     env.update(SHUTTLE_DATA_DIR=str(data_dir), SHUTTLE_ENVIRONMENT="development")
@@ -90,7 +95,7 @@ def cli(tmp_path: Path, backend: str, empty_database_url: str) -> Iterator[Cli]:
         url = empty_database_url
     else:
         url = f"sqlite+aiosqlite:///{data_dir / 'shuttle.db'}"
-    yield Cli(data_dir, url, env)
+    return Cli(data_dir, url, env)
 
 
 def mode(path: Path) -> int:

@@ -11,7 +11,13 @@ from tests.scenario import build_case
 
 def _unzip(data: bytes) -> tuple[dict, str]:
     archive = zipfile.ZipFile(io.BytesIO(data))
-    assert set(archive.namelist()) == {"records.json", "records.html", "README.txt"}
+    assert set(archive.namelist()) == {
+        "records.json",
+        "records.html",
+        "README.txt",
+        "proofs/proofs.json",
+        "proofs/verify.py",
+    }
     return json.loads(archive.read("records.json")), archive.read("records.html").decode()
 
 
