@@ -18,6 +18,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.conftest import current_backend
 from tests.served import Server
 
 PASSWORD = "a long enough browser password"
@@ -30,6 +31,7 @@ STAFF_ROLES = {
     "max": ("manager", "Max Manager"),
 }
 _axe = Axe()
+FULL_CHECKS = current_backend() == "sqlite"
 # Pages already checked in Welsh in this test session, by name (without -js/-no-js): the same
 # page reached again by another journey or run is not checked again.
 _WELSH_CHECKED: set[str] = set()
@@ -162,8 +164,17 @@ class Site:
 
         axe-core: no WCAG 2.2 A/AA violation; at 320 CSS pixels wide nothing scrolls sideways;
         the page has a title and one h1. GET pages are remembered for the Welsh sweep.
+
+        On the PostgreSQL run only the title and heading are checked: what a page looks like
+        and how accessible it is depends on the HTML it is sent, not on the database, and the
+        SQLite run has checked that; the PostgreSQL run walks the same journeys for what they
+        do (and keeps ``make test`` within its time).
         """
         page.wait_for_load_state("load")
+        if not FULL_CHECKS:
+            assert page.title().strip(), f"{name}: no title"
+            assert page.locator("h1").count() == 1, f"{name}: {page.locator('h1').count()} h1s"
+            return
         # axe needs timers, which a page without JavaScript does not run: check a copy of
         # exactly what that browser was shown (its scripts taken out) in a page with them on.
         seen_as = page if self._javascript_on(page) else self._copy_of(page)
