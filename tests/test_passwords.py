@@ -106,10 +106,38 @@ def test_rules_accept_good_passwords() -> None:
     assert len(sixty_four) == 64
     assert check_password_rules(sixty_four) is None
     assert check_password_rules("p" * 255 + "q") is None  # 256 allowed
+    assert check_password_rules("p" * 1023 + "q") is None  # 1024 allowed (ASVS 6.2.9: 64+)
 
 
 def test_rules_reject_too_long() -> None:
-    assert check_password_rules("ab" * 200) is not None
+    assert check_password_rules("ab" * 513) is not None
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "password1234",
+        "Password2026!",
+        "iloveyou1234",
+        "QWERTYUIOP12",
+        "Dragon!2026!!",
+        "  superman  1",
+    ],
+)
+def test_rules_refuse_common_and_breached_passwords(password: str) -> None:
+    """A password on the offline list, or one with digits and signs around it, is refused."""
+    reason = check_password_rules(password)
+    assert reason is not None and "common" in reason
+
+
+def test_common_password_list_is_offline_small_and_normalised() -> None:
+    """The shipped list: tens of thousands of entries, under 2 MB, case-folded, licence noted."""
+    from shuttle.passwords import COMMON_PASSWORDS
+
+    assert COMMON_PASSWORDS.stat().st_size < 2_000_000
+    words = COMMON_PASSWORDS.read_text(encoding="utf-8").split()
+    assert len(words) > 40_000 and all(w == w.casefold() for w in words)
+    assert "MIT" in (COMMON_PASSWORDS.parent / "README.md").read_text(encoding="utf-8")
 
 
 def test_rules_reject_one_repeated_character() -> None:
