@@ -7,11 +7,12 @@ that does not exist and for something the caller may not know exists (rule 5).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from shuttle.errors import Forbidden, NotFound
+from shuttle.errors import Forbidden, NotFound, ReauthenticationRequired
 from shuttle.models import Assignment, Case, Delivery, Item, Participant
 from shuttle.policies import PRACTITIONER_ROLES
 from shuttle.runtime import Tx
@@ -25,6 +26,8 @@ class Actor:
     role: str
     participant_id: str | None = None
     case_id: str | None = None
+    session_id: str | None = None
+    authenticated_at: datetime | None = None
 
     @property
     def is_practitioner(self) -> bool:
@@ -50,6 +53,19 @@ def require(tx: Tx, actor: Actor, permission: str) -> None:
     """Raise ``Forbidden`` unless the actor's role may attempt ``permission`` at all."""
     if not tx.policies.can(actor.role, permission):
         raise Forbidden("Your account cannot do this.")
+
+
+def require_recent_authentication(tx: Tx, actor: Actor) -> None:
+    """Raise ``ReauthenticationRequired`` unless the caller proved who they are recently.
+
+    Sensitive actions (releasing records, and later changing roles, destroying data, rotating
+    keys) need a sign-in or re-authentication within ``settings.reauthentication_minutes``.
+    """
+    window = timedelta(minutes=tx.settings.reauthentication_minutes)
+    if actor.authenticated_at is None or actor.authenticated_at + window <= tx.now:
+        raise ReauthenticationRequired(
+            "Confirm it is you: enter your password again.", code="reauthentication_required"
+        )
 
 
 async def assignment(tx: Tx, actor: Actor, case_id: str) -> Assignment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,25 @@ class Settings(BaseSettings):
     token_lifetime_hours: float = Field(default=12.0, gt=0)
     token_idle_minutes: float = Field(default=60.0, gt=0)
     invitation_lifetime_days: float = Field(default=14.0, gt=0)
+    reauthentication_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="How recent a sign-in or re-authentication must be for a sensitive action.",
+    )
+    sign_in_free_failures_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account before delays begin."
+    )
+    sign_in_free_failures_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address before delays begin."
+    )
+    sign_in_max_delay_seconds: int = Field(
+        default=900, ge=1, description="The longest delay imposed after failed sign-ins."
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host header values served (host or host:port; '*.example.org' for "
+        "subdomains). Empty: 127.0.0.1, localhost and ::1 on any port, outside production.",
+    )
     https: bool = Field(
         default=False,
         description="Served over HTTPS (directly or behind a proxy): Secure, __Host- cookies.",
@@ -45,6 +64,12 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sqlite_pool_size: int = Field(default=4, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _hosts_named_in_production(self) -> Settings:
+        if self.environment == "production" and not self.allowed_hosts:
+            raise ValueError("SHUTTLE_ALLOWED_HOSTS must name the hosts served in production")
+        return self
 
     @field_validator("data_dir", "policies_dir", "web_dir")
     @classmethod
