@@ -24,7 +24,7 @@ from shuttle.accounts import (
     open_session,
 )
 from shuttle.audit import AuditAction
-from shuttle.errors import NotSignedIn
+from shuttle.errors import Forbidden, NotSignedIn
 from shuttle.models import RecoveryCode, SessionToken, SignInChallenge, User
 from shuttle.passwords import token_digest
 from shuttle.runtime import SERVICE_SLOT, Runtime, Tx
@@ -244,8 +244,8 @@ async def renew_recovery_codes(rt: Runtime, actor: Actor) -> tuple[str, ...]:
     async with rt.write() as tx:
         require_recent_authentication(tx, actor)
         user = await tx.session.get(User, actor.user_id)
-        if user is None or user.totp_secret_enc is None:
-            raise NotSignedIn("Sign in first.", code="not_signed_in")
+        if user is None or not needs_second_factor(user) or user.totp_secret_enc is None:
+            raise Forbidden("Only staff have recovery codes.")
         codes = await _store_recovery_codes(tx, user)
         await audit.record(tx, user.id, AuditAction.RECOVERY_CODES_RENEW, subject={"user": user.id})
     return codes
