@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from shuttle import audit
 from shuttle.access import Actor
-from shuttle.accounts import _check_password, check_password_throttled
+from shuttle.accounts import _check_password, check_password_throttled, normalise_email
 from shuttle.audit import AuditAction
 from shuttle.errors import NotFound
 from shuttle.models import SessionToken, SignInChallenge, User
@@ -73,11 +73,11 @@ async def change_password(
         )
 
 
-async def set_active(rt: Runtime, email_lookup_of: str, *, active: bool) -> str:
+async def set_active(rt: Runtime, email: str, *, active: bool) -> str:
     """Disable (or enable again) the account with this e-mail address; disabling ends every
     session at once. From the command line. Returns the account's id."""
     async with rt.write() as tx:
-        lookup = (await tx.cipher(SERVICE_SLOT)).lookup_hash(email_lookup_of.strip().lower())
+        lookup = (await tx.cipher(SERVICE_SLOT)).lookup_hash(normalise_email(email))
         user = (await tx.session.exec(select(User).where(User.email_lookup == lookup))).first()
         if user is None:
             raise NotFound("No account has that e-mail address.")

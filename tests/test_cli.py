@@ -430,3 +430,24 @@ async def test_serve_on_a_fresh_data_dir_initialises_itself(cli: Cli) -> None:
     assert code == 0, err
     verified = await cli.run("audit", "verify")
     assert verified.code == 0 and verified.out.startswith("ok: 0 entries"), verified
+
+
+async def test_users_disable_ends_every_session_and_enable_lets_them_back(cli: Cli) -> None:
+    """`shuttle users disable` revokes the account's sessions at once; `enable` undoes it;
+    an unknown e-mail is a plain error."""
+    user_id = await add_user(cli, "pat@service.example", role="practitioner")
+    await cli.query(
+        "INSERT INTO session_token (id, user_id, token_digest, created_at, expires_at,"
+        " last_used_at) VALUES ('s1', :user_id, 'd1', '2026-01-01', '2099-01-01', '2026-01-01')",
+        user_id=user_id,
+    )
+    disabled = await cli.run("users", "disable", "--email", "Pat@service.example")
+    assert disabled.code == 0 and disabled.out.strip() == user_id, disabled
+    assert await cli.query("SELECT count(*) FROM session_token WHERE revoked_at IS NULL") == [(0,)]
+    assert await cli.query("SELECT active FROM user_account") in ([(0,)], [(False,)])
+    enabled = await cli.run("users", "enable", "--email", "pat@service.example")
+    assert enabled.code == 0, enabled
+    assert await cli.query("SELECT active FROM user_account") in ([(1,)], [(True,)])
+    unknown = await cli.run("users", "disable", "--email", "nobody@service.example")
+    no_traceback(unknown)
+    assert unknown.code == 1 and "No account has that e-mail address" in unknown.err
