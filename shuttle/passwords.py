@@ -43,7 +43,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt"
 # What may be put around a common password without making it any less common.
-_DECORATION = re.compile(r"^[\W\d_]*(?P<core>.*?)[\W\d_]*$")
+_DECORATION_CHARACTERS = "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~£€"
+_MAX_DECORATION = 10
 
 # Limits on the cost parameters we will honour in a stored PHC string. Without them a
 # corrupted or planted row such as "m=99999999" would make one sign-in allocate ~95 GiB.
@@ -146,15 +147,21 @@ def _common_passwords() -> frozenset[str]:
 
 
 def is_common_password(password: str) -> bool:
-    """Whether the password, or its letters once digits and punctuation around them are
-    removed, is on the list of common and breached passwords (case ignored)."""
+    """Whether the password is on the list of common and breached passwords (case and spaces
+    ignored), or is one of at least 4 characters with up to 10 digits or signs added before
+    or after it (``Password2026!``, ``123456000``)."""
     normal = unicodedata.normalize("NFKC", password).casefold()
     common = _common_passwords()
     if normal in common or normal.replace(" ", "") in common:
         return True
-    match = _DECORATION.fullmatch(normal)
-    core = match["core"] if match else normal
-    return bool(core) and (core in common or core.replace(" ", "") in common)
+    lead = len(normal) - len(normal.lstrip(_DECORATION_CHARACTERS))
+    trail = len(normal) - len(normal.rstrip(_DECORATION_CHARACTERS))
+    for i in range(min(lead, _MAX_DECORATION) + 1):
+        for j in range(min(trail, _MAX_DECORATION) + 1):
+            core = normal[i : len(normal) - j]
+            if len(core) >= 4 and (core in common or core.replace(" ", "") in common):
+                return True
+    return False
 
 
 def check_password_rules(

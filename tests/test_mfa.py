@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -47,6 +49,24 @@ def test_a_code_is_accepted_once_and_near_now_only() -> None:
     assert totp.accepted_step(secret, totp.code_at(secret, now + 90), now, None) is None
     assert totp.accepted_step(secret, "12345", now, None) is None
     assert totp.accepted_step(secret, "abcdef", now, None) is None
+
+
+@given(
+    key=st.binary(min_size=10, max_size=64),
+    unix_time=st.integers(min_value=60, max_value=2**34),
+    drift=st.integers(min_value=-1, max_value=1),
+)
+def test_any_code_near_now_is_accepted_exactly_once(key: bytes, unix_time: int, drift: int) -> None:
+    """Property: for any secret and time, a code from one step either side is accepted for
+    its own step, and never again once that step (or a later one) was used."""
+    secret = base64.b32encode(key).decode().rstrip("=")
+    step = totp.step_at(unix_time) + drift
+    code = totp.code_at(secret, step * totp.PERIOD)
+    accepted = totp.accepted_step(secret, code, unix_time, None)
+    # Another step in the window may give the same six digits (one chance in a million).
+    assert accepted is not None and abs(accepted - totp.step_at(unix_time)) <= 1
+    assert totp.accepted_step(secret, code, unix_time, step + 1) is None
+    assert totp.accepted_step(secret, code, unix_time, totp.step_at(unix_time) + 1) is None
 
 
 async def password_step(api: Api, email: str, password: str = PASSWORD) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from shuttle.passwords import (
     check_password_rules,
@@ -186,3 +188,21 @@ def test_token_digest() -> None:
     assert token_digest(token) == digest
     assert token_digest(new_token()) != digest
     assert token not in digest
+
+
+@given(
+    index=st.integers(min_value=0, max_value=5000),
+    before=st.text(alphabet="0123456789!@#$%&*._- ", max_size=6),
+    after=st.text(alphabet="0123456789!@#$%&*._- ", max_size=8),
+    upper=st.booleans(),
+)
+def test_a_common_password_with_digits_or_signs_around_it_is_still_refused(
+    index: int, before: str, after: str, upper: bool
+) -> None:
+    """Property: any of the top 5,000, in any case, with digits and signs around it."""
+    from shuttle.passwords import COMMON_PASSWORDS, is_common_password
+
+    common = COMMON_PASSWORDS.read_text(encoding="utf-8").split()[index]
+    assume(len(common) >= 4 and common.isascii())
+    word = common.upper() if upper else common
+    assert is_common_password(before + word + after)
