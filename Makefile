@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := web/static/.built
 
-.PHONY: all setup run test test-browser bench lint format migration translations clean screening-report
+.PHONY: all setup run test test-browser bench lint format migration translations clean screening-report audit lock
 
 all: test
 
@@ -33,6 +33,18 @@ run: setup
 test: setup
 	scripts/install-browser
 	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-all
+
+# Known vulnerabilities in the locked dependencies (requirements.lock). --strict: a package
+# that cannot be checked fails the audit instead of passing unchecked (docs/security.md).
+audit: $(STAMP)
+	@$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.lock \
+	|| { echo "make audit: FAILED. 'Dependency not found' means no vulnerability database"; \
+	     echo "was reachable (PyPI's per-release JSON or OSV), so nothing was checked."; exit 1; }
+
+# Pin every package of the development environment (after changing pyproject.toml).
+lock: $(STAMP)
+	{ echo "# Every package of the development environment, pinned: make lock; audited: make audit."; \
+	  $(BIN)/pip freeze --exclude-editable --all | grep -v '^shuttle==' | sort -f; } > requirements.lock
 
 # Just the browser tests, on SQLite (screenshots in test-artifacts/screenshots).
 test-browser: setup

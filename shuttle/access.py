@@ -6,15 +6,32 @@ that does not exist and for something the caller may not know exists (rule 5).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from shuttle.errors import Forbidden, NotFound
+from shuttle.errors import Forbidden, NotFound, ReauthenticationRequired
 from shuttle.models import Assignment, Case, Delivery, Item, Participant
 from shuttle.policies import PRACTITIONER_ROLES
 from shuttle.runtime import Tx
+
+# Every authorisation decision, allowed or refused (ASVS 16.3.2 at Level 3): who, what, which
+# object, and the outcome. Ids and names of permissions only, never personal text.
+log = logging.getLogger("shuttle.access")
+
+
+def _decided(actor: Actor, what: str, target: str | None, allowed: bool) -> None:
+    log.info(
+        "authorisation %s user=%s role=%s %s=%s",
+        "allow" if allowed else "deny",
+        actor.user_id,
+        actor.role,
+        what,
+        target or "-",
+    )
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,8 @@ class Actor:
     role: str
     participant_id: str | None = None
     case_id: str | None = None
+    session_id: str | None = None
+    authenticated_at: datetime | None = None
 
     @property
     def is_practitioner(self) -> bool:
@@ -48,16 +67,36 @@ def working_places(user_id: str) -> tuple[ColumnElement[bool], ...]:
 
 def require(tx: Tx, actor: Actor, permission: str) -> None:
     """Raise ``Forbidden`` unless the actor's role may attempt ``permission`` at all."""
-    if not tx.policies.can(actor.role, permission):
+    allowed = tx.policies.can(actor.role, permission)
+    _decided(actor, "permission", permission, allowed)
+    if not allowed:
         raise Forbidden("Your account cannot do this.")
+
+
+def require_recent_authentication(tx: Tx, actor: Actor) -> None:
+    """Raise ``ReauthenticationRequired`` unless the caller proved who they are recently.
+
+    Sensitive actions (releasing records, and later changing roles, destroying data, rotating
+    keys) need a sign-in or re-authentication within ``settings.reauthentication_minutes``.
+    """
+    window = timedelta(minutes=tx.settings.reauthentication_minutes)
+    recent = actor.authenticated_at is not None and actor.authenticated_at + window > tx.now
+    _decided(actor, "recent_authentication", actor.session_id, recent)
+    if not recent:
+        raise ReauthenticationRequired(
+            "Confirm it is you: enter your password again.", code="reauthentication_required"
+        )
 
 
 async def assignment(tx: Tx, actor: Actor, case_id: str) -> Assignment:
     """The caller's active, conflict-free place on the case (rule 6), or NotFound."""
-    if not actor.is_practitioner:
-        raise NotFound()
-    query = select(Assignment).where(Assignment.case_id == case_id, *working_places(actor.user_id))
-    found = (await tx.session.exec(query)).one_or_none()
+    found = None
+    if actor.is_practitioner:
+        query = select(Assignment).where(
+            Assignment.case_id == case_id, *working_places(actor.user_id)
+        )
+        found = (await tx.session.exec(query)).one_or_none()
+    _decided(actor, "case", case_id, found is not None)
     if found is None:
         raise NotFound()
     await tx.lock_case(case_id)
@@ -76,8 +115,10 @@ async def worked_case(tx: Tx, actor: Actor, case_id: str) -> tuple[Case, Assignm
 async def own_participant(tx: Tx, actor: Actor) -> Participant:
     """The caller's own participant record."""
     if not actor.is_participant:
+        _decided(actor, "own_participant", None, False)
         raise Forbidden("Only participants have this.")
     participant = await tx.session.get(Participant, actor.participant_id)
+    _decided(actor, "own_participant", actor.participant_id, participant is not None)
     if participant is None:
         raise NotFound()
     await tx.lock_case(participant.case_id)
@@ -88,6 +129,7 @@ async def case_participant(tx: Tx, case_id: str, participant_id: str) -> Partici
     """A participant of ``case_id`` (the caller's right to the case is checked before)."""
     participant = await tx.session.get(Participant, participant_id)
     if participant is None or participant.case_id != case_id:
+        log.info("authorisation deny participant=%s case=%s", participant_id, case_id)
         raise NotFound()
     return participant
 
@@ -106,21 +148,25 @@ async def item(tx: Tx, actor: Actor, item_id: str) -> ItemAccess:
     """The item as the caller may see it, or NotFound."""
     found = await tx.session.get(Item, item_id)
     if found is None:
+        _decided(actor, "item", item_id, False)
         raise NotFound()
     if actor.is_participant:
         if found.author_participant_id == actor.participant_id:
+            _decided(actor, "item", item_id, True)
             await tx.lock_case(found.case_id)
             return ItemAccess(found, as_author=True)
         query = select(Delivery).where(
             Delivery.item_id == item_id, Delivery.recipient_id == actor.participant_id
         )
         delivery = (await tx.session.exec(query)).one_or_none()
+        _decided(actor, "item", item_id, delivery is not None)
         if delivery is not None:
             await tx.lock_case(found.case_id)
             return ItemAccess(found, delivery=delivery)
         raise NotFound()
     if actor.is_practitioner:
         return ItemAccess(found, assignment=await assignment(tx, actor, found.case_id))
+    _decided(actor, "item", item_id, False)
     raise NotFound()
 
 
@@ -135,4 +181,5 @@ async def authored_item(tx: Tx, actor: Actor, item_id: str) -> Item:
         return access.item
     if access.assignment is not None and access.item.written_by == actor.user_id:
         return access.item
+    _decided(actor, "authored_item", item_id, False)
     raise NotFound()

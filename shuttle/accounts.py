@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from shuttle import audit
+from shuttle import audit, throttle, totp
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, Invalid, NotFound, NotSignedIn
-from shuttle.models import Invitation, Participant, SessionToken, User
+from shuttle.models import Invitation, Participant, SessionToken, SignInChallenge, User
 from shuttle.passwords import (
     check_password_rules,
     hash_password_async,
@@ -28,6 +29,8 @@ BAD_SIGN_IN = "The e-mail address or password is not right."
 # How stale a token's last use may be before we write the new time: a write per request
 # would put every read behind the single writer for no gain in security.
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
+# How long a password sign-in waits for its second factor.
+CHALLENGE_LIFETIME = timedelta(minutes=5)
 
 
 def normalise_email(email: str) -> str:
@@ -123,33 +126,119 @@ class SignedIn:
 
     token: str
     user: UserView
+    # Shown once, when this sign-in completed enrolment in multi-factor sign-in.
+    recovery_codes: tuple[str, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of API.md (and the recovery codes, the one time there are some)."""
+        shown: dict[str, Any] = {"token": self.token, "user": self.user.public()}
+        if self.recovery_codes:
+            shown["recovery_codes"] = list(self.recovery_codes)
+        return shown
 
 
-async def sign_in(rt: Runtime, email: str, password: str) -> SignedIn:
-    """Check an e-mail and password and open a session.
+@dataclass(frozen=True)
+class SecondFactorNeeded:
+    """The password was right; a code from the authenticator is needed (or enrolment in one)."""
 
-    Unknown account, wrong password and disabled account give the same answer, after the
-    same amount of work.
-    """
+    challenge: str
+    enrolment_secret: str | None = None
+    enrolment_uri: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The JSON answer: the challenge to send back with the code, and what to enrol."""
+        shown: dict[str, Any] = {"mfa_required": True, "challenge": self.challenge}
+        if self.enrolment_secret is not None:
+            shown["enrolment_required"] = True
+            shown["totp"] = {"secret": self.enrolment_secret, "uri": self.enrolment_uri}
+        return shown
+
+
+def needs_second_factor(user: User) -> bool:
+    """Every member of staff signs in with a second factor; participants with a password."""
+    return user.role != "participant"
+
+
+async def _account_lookup(rt: Runtime, email: str) -> tuple[str, User | None]:
     async with rt.read() as tx:
         cipher = await tx.cipher(SERVICE_SLOT)
         lookup = cipher.lookup_hash(normalise_email(email))
         user = (await tx.session.exec(select(User).where(User.email_lookup == lookup))).first()
+    return lookup, user
+
+
+async def check_password_throttled(
+    rt: Runtime, email: str, password: str, address: str | None
+) -> User:
+    """The active account with this e-mail and password; NotSignedIn otherwise, RateLimited
+    while guessing is held back. Every failure counts against the account and the address.
+
+    Unknown account, wrong password and disabled account give the same answer, after the
+    same amount of work.
+    """
+    lookup, user = await _account_lookup(rt, email)
+    async with rt.read() as tx:
+        keys = await throttle.keys_for(tx, lookup, address)
+        await throttle.check(tx, keys)
     ok = await verify_or_burn(password, user.password_hash if user else None)
     if user is None or not ok or not user.active:
+        async with rt.write() as tx:
+            await throttle.failed(tx, keys)
         raise NotSignedIn(BAD_SIGN_IN, code="invalid_credentials")
+    return user
+
+
+async def open_session(tx: Tx, user: User) -> str:
+    """A new session for ``user`` (a new random id at every sign-in); returns its token."""
     token = new_token()
+    lifetime = timedelta(hours=tx.settings.token_lifetime_hours)
+    session = SessionToken(
+        user_id=user.id,
+        token_digest=token_digest(token),
+        created_at=tx.now,
+        expires_at=tx.now + lifetime,
+        last_used_at=tx.now,
+        authenticated_at=tx.now,
+    )
+    tx.session.add(session)
+    await throttle.succeeded(tx, f"account:{user.email_lookup}")
+    await audit.record(tx, user.id, AuditAction.SESSION_CREATE, subject={"session": session.id})
+    return token
+
+
+async def _open_challenge(rt: Runtime, user: User) -> SecondFactorNeeded:
+    """A challenge for the second factor; with a new secret to enrol when there is none yet."""
+    challenge = new_token()
     async with rt.write() as tx:
-        lifetime = timedelta(hours=tx.settings.token_lifetime_hours)
-        session = SessionToken(
+        cipher = await tx.cipher(SERVICE_SLOT)
+        row = SignInChallenge(
             user_id=user.id,
-            token_digest=token_digest(token),
+            token_digest=token_digest(challenge),
             created_at=tx.now,
-            expires_at=tx.now + lifetime,
-            last_used_at=tx.now,
+            expires_at=tx.now + CHALLENGE_LIFETIME,
         )
-        tx.session.add(session)
-        await audit.record(tx, user.id, AuditAction.SESSION_CREATE, subject={"session": session.id})
+        if user.totp_secret_enc is None:
+            secret = totp.new_secret()
+            row.enrolment_secret_enc = cipher.seal(
+                secret, row=f"challenge:{row.id}", field="totp_secret"
+            )
+            email = cipher.open(user.email_enc, row=f"user:{user.id}", field="email")
+            tx.session.add(row)
+            return SecondFactorNeeded(challenge, secret, totp.provisioning_uri(secret, email))
+        tx.session.add(row)
+    return SecondFactorNeeded(challenge)
+
+
+async def sign_in(
+    rt: Runtime, email: str, password: str, *, address: str | None = None
+) -> SignedIn | SecondFactorNeeded:
+    """Check an e-mail and password: a session for a participant; for staff, a challenge to
+    answer with a code from their authenticator (``mfa.complete_sign_in``)."""
+    user = await check_password_throttled(rt, email, password, address)
+    if needs_second_factor(user):
+        return await _open_challenge(rt, user)
+    async with rt.write() as tx:
+        token = await open_session(tx, user)
         view = await _user_view(tx, user)
     return SignedIn(token, view)
 
@@ -176,7 +265,11 @@ async def authenticate(rt: Runtime, token: str) -> Actor:
             or not user.active
         ):
             raise NotSignedIn("Your session has ended. Sign in again.", code="session_ended")
-        actor = await _actor(tx, user)
+        actor = replace(
+            await _actor(tx, user),
+            session_id=session.id,
+            authenticated_at=session.authenticated_at or session.created_at,
+        )
         stale = session.last_used_at + min(TOKEN_TOUCH_INTERVAL, idle / 2) <= tx.now
     if stale:
         async with rt.write() as tx:

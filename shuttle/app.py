@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from shuttle import middleware, routes
-from shuttle.api.http import RUNTIME
+from shuttle.api.http import RUNTIME, SETTINGS
 from shuttle.bootstrap import open_runtime
 from shuttle.pages.web import TEMPLATES, templates
 from shuttle.passwords import dummy_hash
 from shuttle.settings import Settings
 
-SETTINGS = web.AppKey("settings", Settings)
+__all__ = ["SETTINGS", "create_app"]
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

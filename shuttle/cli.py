@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import click
 from aiohttp import web
 
-from shuttle import accounts, audit, checkpoints
+from shuttle import accounts, audit, checkpoints, sessions
 from shuttle.bootstrap import initialise, open_runtime
 from shuttle.crypto import KeyRing
 from shuttle.errors import ShuttleError
@@ -105,6 +105,33 @@ def users_add(role: str, email: str, name: str, password_stdin: bool) -> None:
             await runtime.db.dispose()
 
     click.echo(_run(add()))
+
+
+def _set_active(email: str, active: bool) -> str:
+    settings = _settings()
+
+    async def change() -> str:
+        runtime = open_runtime(settings)
+        try:
+            return await sessions.set_active(runtime, email, active=active)
+        finally:
+            await runtime.db.dispose()
+
+    return str(_run(change()))
+
+
+@users.command("disable")
+@click.option("--email", required=True)
+def users_disable(email: str) -> None:
+    """Disable an account: it cannot sign in, and every session of it ends now."""
+    click.echo(_set_active(email, False))
+
+
+@users.command("enable")
+@click.option("--email", required=True)
+def users_enable(email: str) -> None:
+    """Let a disabled account sign in again."""
+    click.echo(_set_active(email, True))
 
 
 @main.group("audit")

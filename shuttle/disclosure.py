@@ -150,6 +150,7 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
     """A practitioner reviews and releases the package; it is built and sealed now."""
     async with rt.write() as tx:
         access.require(tx, actor, "disclosure:release")
+        access.require_recent_authentication(tx, actor)
         request = await _request_for(tx, actor, request_id)
         if actor.is_participant:
             raise NotFound()

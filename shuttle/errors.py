@@ -30,6 +30,12 @@ class NotSignedIn(ShuttleError):
     code = "not_signed_in"
 
 
+class ReauthenticationRequired(NotSignedIn):
+    """Signed in, but not recently enough for a sensitive action: prove it is you again."""
+
+    code = "reauthentication_required"
+
+
 class Forbidden(ShuttleError):
     """Signed in, but this role may not do this at all."""
 
@@ -67,6 +73,10 @@ class TooLarge(ShuttleError):
 
 
 class RateLimited(ShuttleError):
-    """Too many attempts; try again later."""
+    """Too many attempts; try again in ``retry_after`` seconds."""
 
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)

@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shuttle import i18n
+from shuttle.api.http import SETTINGS
 from shuttle.audit import AuditIntegrityError
 from shuttle.errors import (
     Conflict,
@@ -23,6 +24,7 @@ from shuttle.errors import (
     NotFound,
     NotSignedIn,
     RateLimited,
+    ReauthenticationRequired,
     ShuttleError,
     TooLarge,
 )
@@ -94,7 +96,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ShuttleError as exc:
         extra = {"fields": exc.fields} if isinstance(exc, Invalid) and exc.fields else {}
-        return error_answer(_status(exc), exc.code, exc.message, **extra)
+        answer = error_answer(_status(exc), exc.code, exc.message, **extra)
+        if isinstance(exc, RateLimited):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -140,6 +145,9 @@ async def _page_errors(request: web.Request, handler: Handler) -> web.StreamResp
     _ = i18n.gettext
     try:
         return await handler(request)
+    except ReauthenticationRequired:
+        back = request.path_qs if request.method == "GET" else "/"
+        raise web.HTTPSeeOther(f"/reauthenticate?next={quote(back, safe='/')}") from None
     except NotSignedIn:
         if request.method == "GET":
             raise web.HTTPSeeOther(f"/sign-in?next={quote(request.path_qs, safe='/')}") from None
@@ -150,9 +158,12 @@ async def _page_errors(request: web.Request, handler: Handler) -> web.StreamResp
         message = _("It may have been moved, or you may not have access to it.")
         if status not in (403, 404):
             message = _(exc.message)
-        return await page_errors.page(
+        answer = await page_errors.page(
             request, status, _(PAGE_ERRORS.get(status, PAGE_ERRORS[400])), message
         )
+        if isinstance(exc, RateLimited):
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -198,11 +209,45 @@ async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def host_allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a Host header names this service (ASVS 4.1.1's cousin: no cache poisoning,
+    no password-reset links to another site). ``allowed`` empty means local development."""
+    if not host or len(host) > 255:
+        return False
+    host = host.lower()
+    if host.startswith("["):
+        name, _, rest = host.partition("]")
+        name, port = name + "]", rest.removeprefix(":")
+    else:
+        name, _, port = host.partition(":")
+    if port and not port.isdigit():
+        return False
+    for entry in allowed or LOCAL_HOSTS:
+        entry = entry.lower()
+        if entry in (host, name):
+            return True
+        if entry.startswith("*.") and name.endswith(entry[1:]) and len(name) > len(entry) - 1:
+            return True
+    return False
+
+
 @web.middleware
 async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A request id on every answer, and the strict headers on everything personal."""
+    """The Host header checked; a request id on every answer; the strict headers everywhere."""
     request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
-    response = await handler(request)
+    settings = request.app[SETTINGS]
+    if not host_allowed(request.headers.get("Host"), settings.allowed_hosts):
+        response: web.StreamResponse = error_answer(
+            400, "unknown_host", "This service does not answer for that host name."
+        )
+    else:
+        response = await handler(request)
+    if settings.https:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     response.headers["X-Request-Id"] = request[REQUEST_ID]
     if request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "public, max-age=3600")

@@ -81,6 +81,11 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     active: bool = True
     created_at: datetime = when()
+    # Multi-factor sign-in (RFC 6238): the shared secret, sealed like a name; the last time
+    # step accepted, so that no code is accepted twice.
+    totp_secret_enc: bytes | None = secret(nullable=True)
+    totp_last_step: int | None = None
+    mfa_enrolled_at: datetime | None = when(nullable=True)
 
 
 class SessionToken(SQLModel, table=True):
@@ -94,6 +99,44 @@ class SessionToken(SQLModel, table=True):
     expires_at: datetime = when()
     last_used_at: datetime = when()
     revoked_at: datetime | None = when(nullable=True)
+    # When the person last proved who they are (sign-in or re-authentication).
+    authenticated_at: datetime | None = when(nullable=True)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code for signing in without the authenticator, kept as its SHA-256 digest."""
+
+    __tablename__ = "recovery_code"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=36)
+    code_digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = when()
+    used_at: datetime | None = when(nullable=True)
+
+
+class SignInChallenge(SQLModel, table=True):
+    """A password accepted, waiting for the second factor (or for enrolment in one)."""
+
+    __tablename__ = "sign_in_challenge"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=36)
+    token_digest: str = Field(max_length=64, unique=True)
+    # A secret offered for enrolment, sealed; None when the account is enrolled already.
+    enrolment_secret_enc: bytes | None = secret(nullable=True)
+    failures: int = 0
+    created_at: datetime = when()
+    expires_at: datetime = when()
+    used_at: datetime | None = when(nullable=True)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per account and per address, keyed by a keyed hash of either."""
+
+    __tablename__ = "sign_in_throttle"
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    last_failure_at: datetime = when()
+    blocked_until: datetime | None = when(nullable=True)
 
 
 class Case(SQLModel, table=True):

@@ -7,6 +7,7 @@ from aiohttp import web
 from shuttle.api import cases, items, me, records, schemas, session
 from shuttle.api import openapi as openapi_doc
 from shuttle.pages import participant, staff
+from shuttle.pages import security as security_pages
 from shuttle.pages import session as session_pages
 from shuttle.pages.web import static_dir
 from shuttle.routing import Route
@@ -18,11 +19,50 @@ PARTICIPANT = CASE + "/participants/{participant_id}"
 ITEM = V1 + "/items/{item_id}"
 DISCLOSURE = V1 + "/disclosure-requests/{request_id}"
 
+SIGN_IN_NOTES = (
+    'A participant gets `200 {"token", "user"}`. Staff sign in with a second factor: '
+    '`200 {"mfa_required": true, "challenge"}`; send the challenge and a code to '
+    "`POST /api/v1/session/mfa` within 5 minutes. Staff not yet enrolled get also "
+    '`"enrolment_required": true, "totp": {"secret", "uri"}`: a base32 RFC 6238 '
+    "secret (SHA-1, 6 digits, 30 s) and its otpauth:// URI for an authenticator app; the first "
+    "right code enrols it. Wrong passwords are counted per account and per address: past a few, "
+    "`429` with `Retry-After`, growing 1 s, 2 s, 4 s... the same for accounts that exist and "
+    "those that do not."
+)
+SECOND_FACTOR_NOTES = (
+    '`{"challenge", "code"}`: the code is the authenticator\'s six digits (each accepted '
+    'once) or one of the recovery codes (each accepted once). `200 {"token", "user"}`, '
+    'and, the one time an authenticator was enrolled, `"recovery_codes": [str]` (shown '
+    "once). `401 invalid_code` for a wrong code; `401 challenge_ended` for an unknown, used or "
+    "expired challenge or after 5 wrong codes; `429` while guessing is held back."
+)
+REAUTHENTICATE_NOTES = (
+    '`{"password", "code"?}` (staff give a code) → `200 {"authenticated_at"}`. '
+    "Sensitive actions need a sign-in or re-authentication within the last few minutes "
+    "(`SHUTTLE_REAUTHENTICATION_MINUTES`, default 10), else `401 reauthentication_required`."
+)
+CHANGE_NOTES = (
+    '`{"current_password", "new_password"}` → `204`; every other session of the caller '
+    "ends. New passwords: 12 to 1024 characters, not on the list of common and breached "
+    "passwords (`422 weak_password`). A wrong current password is `401` and counts as a failed "
+    "sign-in."
+)
+RECOVERY_NOTES = '`201 {"recovery_codes": [str]}`, shown once. Needs a recent re-authentication.'
+SENSITIVE_NOTES = (
+    "A sensitive action: `401 reauthentication_required` unless the caller signed in or "
+    "re-authenticated (`POST /api/v1/session/reauthenticate`) within the last few minutes."
+)
+
 # fmt: off
 ROUTES: tuple[Route, ...] = (
-    Route("POST", V1 + "/session", session.sign_in, "session.create", "Sign in", "anyone", schemas.SignIn),
+    Route("POST", V1 + "/session", session.sign_in, "session.create", "Sign in", "anyone", schemas.SignIn, notes=SIGN_IN_NOTES),
+    Route("POST", V1 + "/session/mfa", session.second_factor, "session.mfa", "Sign in: the second factor", "anyone holding a challenge", schemas.SecondFactor, notes=SECOND_FACTOR_NOTES),
+    Route("POST", V1 + "/session/reauthenticate", session.reauthenticate, "session.reauthenticate", "Prove it is you again, before a sensitive action", "signed in", schemas.Reauthenticate, notes=REAUTHENTICATE_NOTES),
     Route("GET", V1 + "/session", session.current, "session.show", "Who am I"),
     Route("DELETE", V1 + "/session", session.sign_out, "session.delete", "Sign out", "signed in", None, 204),
+    Route("DELETE", V1 + "/sessions", session.sign_out_everywhere, "sessions.delete", "Sign out everywhere: every session of mine ends", "signed in", None, 204),
+    Route("PUT", V1 + "/me/password", session.change_password, "me.password", "Change my password (my other sessions end)", "signed in", schemas.PasswordChange, 204, notes=CHANGE_NOTES),
+    Route("POST", V1 + "/me/recovery-codes", session.renew_recovery_codes, "me.recovery_codes", "New recovery codes (the old ones stop working)", "staff, re-authenticated recently", schemas.Empty, 201, notes=RECOVERY_NOTES),
     Route("POST", V1 + "/invitations/{token}/accept", session.accept_invitation, "invitation.accept", "Accept an invitation", "anyone", schemas.AcceptInvitation, 201),
     Route("POST", V1 + "/cases", cases.create, "case.create", "Open a case", "practitioners, managers", schemas.NewCase, 201),
     Route("GET", V1 + "/cases", cases.index, "case.index", "Cases I work on (managers: all, without content)", "staff"),
@@ -62,7 +102,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", V1 + "/me/disclosure-requests", me.request_disclosure, "me.disclosure.create", "Ask for my records", "participants", schemas.Empty, 201),
     Route("GET", V1 + "/me/disclosure-requests", me.disclosure_requests, "me.disclosure.index", "My requests for records", "participants"),
     Route("GET", DISCLOSURE, records.show_request, "disclosure.show", "One request for records", "its requester, practitioners on the case"),
-    Route("POST", DISCLOSURE + "/release", records.release, "disclosure.release", "Release the records", "practitioners on the case", schemas.Empty),
+    Route("POST", DISCLOSURE + "/release", records.release, "disclosure.release", "Release the records", "practitioners on the case, re-authenticated recently", schemas.Empty, notes=SENSITIVE_NOTES),
     Route("GET", DISCLOSURE + "/package", records.package, "disclosure.package", "Download the records (ZIP)", "its requester, practitioners on the case"),
     Route("GET", V1 + "/audit/verify", records.verify_audit, "audit.verify", "Recompute the audit log", "admins, managers"),
 )
@@ -74,6 +114,12 @@ PAGES: tuple[Route, ...] = (
     Route("GET", "/", session_pages.start, "page.start", "Start: where each person begins", "anyone"),
     Route("GET", "/sign-in", session_pages.sign_in_form, "page.sign_in", "Sign in", "anyone"),
     Route("POST", "/sign-in", session_pages.sign_in, "page.sign_in.post", "Sign in", "anyone"),
+    Route("POST", "/sign-in/code", security_pages.sign_in_code, "page.sign_in.code", "Sign in: the code from the authenticator app", "anyone holding a challenge"),
+    Route("GET", "/reauthenticate", security_pages.reauthenticate_form, "page.reauthenticate", "Confirm it is you", "signed in"),
+    Route("POST", "/reauthenticate", security_pages.reauthenticate, "page.reauthenticate.post", "Confirm it is you", "signed in"),
+    Route("GET", "/account", security_pages.account, "page.account", "Your account: password, sign out everywhere", "signed in"),
+    Route("POST", "/account/password", security_pages.change_password, "page.account.password", "Change your password", "signed in"),
+    Route("POST", "/account/sign-out-everywhere", security_pages.sign_out_everywhere, "page.account.sign_out_everywhere", "Sign out everywhere", "signed in"),
     Route("POST", "/sign-out", session_pages.sign_out, "page.sign_out", "Sign out", "anyone"),
     Route("GET", "/signed-out", session_pages.signed_out, "page.signed_out", "Signed out", "anyone"),
     Route("GET", "/language/{code}", session_pages.choose_language, "page.language", "Choose English or Welsh", "anyone"),

@@ -13,7 +13,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint: method, path, handler, name, who it is for, and its body's schema."""
+    """One endpoint: method, path, handler, name, who it is for, its body's schema, its
+    success status, and notes for the OpenAPI description (answers beyond the usual)."""
 
     method: str
     path: str
@@ -23,3 +24,4 @@ class Route:
     who: str = "signed in"
     body: type[BaseModel] | None = None
     status: int = 200
+    notes: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,25 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a practitioner's claim on a queue item lasts."
     )
     invitation_lifetime_days: float = Field(default=14.0, gt=0)
+    reauthentication_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="How recent a sign-in or re-authentication must be for a sensitive action.",
+    )
+    sign_in_free_failures_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account before delays begin."
+    )
+    sign_in_free_failures_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address before delays begin."
+    )
+    sign_in_max_delay_seconds: int = Field(
+        default=900, ge=1, description="The longest delay imposed after failed sign-ins."
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Host header values served (host or host:port; '*.example.org' for "
+        "subdomains). Empty: 127.0.0.1, localhost and ::1 on any port, outside production.",
+    )
     https: bool = Field(
         default=False,
         description="Served over HTTPS (directly or behind a proxy): Secure, __Host- cookies.",
@@ -52,6 +71,12 @@ class Settings(BaseSettings):
         default=True,
         description="Commit writes that queue up behind the SQLite writer together (one fsync).",
     )
+
+    @model_validator(mode="after")
+    def _hosts_named_in_production(self) -> Settings:
+        if self.environment == "production" and not self.allowed_hosts:
+            raise ValueError("SHUTTLE_ALLOWED_HOSTS must name the hosts served in production")
+        return self
 
     @field_validator("data_dir", "policies_dir", "web_dir")
     @classmethod

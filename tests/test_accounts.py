@@ -23,6 +23,7 @@ from shuttle.errors import Invalid
 from shuttle.models import Invitation, Participant, SessionToken, User, utcnow
 from shuttle.runtime import Runtime
 from shuttle.settings import Settings
+from tests import authenticator
 from tests.scenario import PASSWORD, Api, add_staff
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -78,7 +79,16 @@ def sqlite_files(settings: Settings) -> list[Path]:
 
 
 async def sign_in(api: Api, email: str, password: str = PASSWORD) -> tuple[int, Any]:
-    return await api.call("POST", "/api/v1/session", body={"email": email, "password": password})
+    """The password step, then (staff) the second factor: the last answer."""
+    status, first = await api.call(
+        "POST", "/api/v1/session", body={"email": email, "password": password}
+    )
+    if status != 200 or not first.get("mfa_required"):
+        return status, first
+    answer = authenticator.answer(api.database, email, first)
+    status, done = await api.call("POST", "/api/v1/session/mfa", body=answer)
+    authenticator.keep_recovery_codes(api.database, email, done)
+    return status, done
 
 
 async def whoami(api: Api, token: str) -> tuple[int, Any]:

@@ -26,6 +26,7 @@ import aiohttp
 import pytest
 
 from shuttle.settings import Settings
+from tests import authenticator
 from tests.served import Server, serving
 
 SHUTTLE = str(Path(sys.executable).with_name("shuttle"))
@@ -182,7 +183,7 @@ def _template(path: str) -> str:
     return re.sub(r"{\w+}", "{}", path)
 
 
-async def test_walk_through_api_md(server: Server, http: Http) -> None:
+async def test_walk_through_api_md(server: Server, http: Http, settings: Settings) -> None:
     """Everything API.md promises, in the order an integrator meets it."""
     call = http.call
 
@@ -231,14 +232,30 @@ async def test_walk_through_api_md(server: Server, http: Http) -> None:
         body={"email": emails["lead"], "password": "not the password at all"},
         expect=401,
     )
+    # Staff sign in with a second factor: the password gives a challenge and, the first
+    # time, a secret to enrol in an authenticator app; the app's code gives the token and,
+    # once, the recovery codes.
     tokens: dict[str, str] = {}
     for key in STAFF:
-        signed = await call(
+        challenge = await call(
             "POST",
             "/api/v1/session",
             body={"email": emails[key], "password": PASSWORD},
             expect=200,
         )
+        assert challenge["mfa_required"] is True and challenge["enrolment_required"] is True
+        assert set(challenge) == {"mfa_required", "enrolment_required", "challenge", "totp"}
+        assert challenge["totp"]["uri"].startswith("otpauth://totp/")
+        await call(
+            "POST",
+            "/api/v1/session/mfa",
+            body={"challenge": challenge["challenge"], "code": "000000x"},
+            expect=401,
+            code="invalid_code",
+        )
+        answer = authenticator.answer(settings.effective_database_url, emails[key], challenge)
+        signed = await call("POST", "/api/v1/session/mfa", body=answer, expect=200)
+        assert len(signed.pop("recovery_codes")) == 10
         assert set(signed) == {"token", "user"}
         assert signed["user"] == {
             "id": staff_ids[key],

@@ -51,6 +51,7 @@ from shuttle.merkle import (
 from shuttle.models import utcnow
 from shuttle.runtime import Runtime, Tx
 from shuttle.settings import Settings
+from tests import authenticator
 from tests.scenario import PASSWORD, Api, Person, Scene, build_case
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -149,7 +150,44 @@ async def test_each_change_appends_exactly_one_entry(client: Any, runtime: Runti
         ),
         None,
     )
-    await count(["account:session:create"], api.sign_in("x@service.example"), staff_id)
+    await count(
+        ["account:mfa:enrol", "account:session:create"], api.sign_in("x@service.example"), staff_id
+    )
+    x_token = await count(["account:session:create"], api.sign_in("x@service.example"), staff_id)
+    app = authenticator.app_for(api.database, "x@service.example")
+    assert app is not None
+    await count(
+        ["account:recovery_code:use", "account:session:reauthenticate"],
+        call(
+            "POST",
+            "/api/v1/session/reauthenticate",
+            x_token,
+            {"password": PASSWORD, "code": app.recovery_codes[0]},
+            expect=200,
+        ),
+        staff_id,
+    )
+    await count(
+        ["account:recovery_code:renew"],
+        call("POST", "/api/v1/me/recovery-codes", x_token, expect=201),
+        staff_id,
+    )
+    await count(
+        ["account:password:change"],
+        call(
+            "PUT",
+            "/api/v1/me/password",
+            x_token,
+            {"current_password": PASSWORD, "new_password": PASSWORD + " changed"},
+            expect=204,
+        ),
+        staff_id,
+    )
+    await count(
+        ["account:session:revoke_all"],
+        call("DELETE", "/api/v1/sessions", x_token, expect=204),
+        staff_id,
+    )
     await count(
         ["case:assignment:add"],
         call(

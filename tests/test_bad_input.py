@@ -29,6 +29,7 @@ from shuttle import passwords
 from shuttle.models import AuditHead
 from shuttle.routes import ROUTES, Route
 from shuttle.runtime import Runtime
+from tests import authenticator
 from tests.scenario import PASSWORD, Api, Scene, build_case
 
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]
@@ -184,8 +185,27 @@ class World:
         }
         match route.name:
             case "session.create":
-                email = "lee.lead@service.example"
+                email = "sam@people.example"  # a participant: a session at once
                 return Target(None, route.path, {"email": email, "password": PASSWORD}, status)
+            case "session.mfa":
+                email = "lee.lead@service.example"
+                _, first = await self.api.call(
+                    "POST",
+                    "/api/v1/session",
+                    body={"email": email, "password": PASSWORD},
+                    expect=200,
+                )
+                answer = authenticator.answer(self.api.database, email, first)
+                return Target(None, route.path, answer, status)
+            case "session.reauthenticate":
+                app = authenticator.app_for(self.api.database, "lee.lead@service.example")
+                assert app is not None
+                return Target(lead, route.path, {"password": PASSWORD, "code": app.code()}, status)
+            case "me.password":
+                body = {"current_password": PASSWORD, "new_password": "another long passphrase"}
+                return Target(sam, route.path, body, status)
+            case "me.recovery_codes":
+                return Target(lead, route.path, {}, status)
             case "invitation.accept":
                 token = (await self.invited())["invitation_token"]
                 path = route.path.format(token=token)

@@ -14,6 +14,7 @@ import signal
 import socket
 import stat
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shuttle import accounts
+from shuttle import accounts, mfa, totp
 from shuttle.bootstrap import open_runtime
 from shuttle.crypto import MASTER_KEY_FILE, SIGNING_KEY_FILE
 from shuttle.demo import LETTER
+from tests import authenticator
 from tests.conftest import make_settings
 
 SHUTTLE = Path(sys.executable).with_name("shuttle")
@@ -207,7 +209,10 @@ async def test_users_add_prints_the_new_id_and_refuses_duplicates_and_weak_passw
     assert await cli.query("SELECT count(*) FROM user_account") == [(1,)]
     runtime = open_runtime(make_settings(cli.data_dir, cli.database_url))
     try:
-        signed = await accounts.sign_in(runtime, "Pat@service.example", PASSWORD)
+        challenge = await accounts.sign_in(runtime, "Pat@service.example", PASSWORD)
+        assert isinstance(challenge, accounts.SecondFactorNeeded) and challenge.enrolment_secret
+        code = totp.code_at(challenge.enrolment_secret, time.time())
+        signed = await mfa.complete_sign_in(runtime, challenge.challenge, code)
     finally:
         await runtime.db.dispose()
     assert signed.user.public() == {
@@ -383,11 +388,15 @@ async def test_demo_sign_ins_work_against_a_served_instance(cli: Cli) -> None:
     try:
         async with aiohttp.ClientSession(base_url=server.base) as http:
             tokens = {}
+
+            async def call(method: str, path: str, body: Any) -> Any:
+                async with http.request(method, path, json=body) as answer:
+                    assert answer.status == 200, (path, await answer.text())
+                    return await answer.json()
+
             for who, email in emails.items():
-                body = {"email": email, "password": password}
-                async with http.post("/api/v1/session", json=body) as answer:
-                    assert answer.status == 200, (who, await answer.text())
-                    tokens[who] = (await answer.json())["token"]
+                signed = await authenticator.sign_in(call, cli.database_url, email, password)
+                tokens[who] = signed["token"]
             wrong = {"email": emails["harmed"], "password": password + "x"}
             async with http.post("/api/v1/session", json=wrong) as answer:
                 assert answer.status == 401
@@ -426,3 +435,24 @@ async def test_serve_on_a_fresh_data_dir_initialises_itself(cli: Cli) -> None:
     assert code == 0, err
     verified = await cli.run("audit", "verify")
     assert verified.code == 0 and verified.out.startswith("ok: 0 entries"), verified
+
+
+async def test_users_disable_ends_every_session_and_enable_lets_them_back(cli: Cli) -> None:
+    """`shuttle users disable` revokes the account's sessions at once; `enable` undoes it;
+    an unknown e-mail is a plain error."""
+    user_id = await add_user(cli, "pat@service.example", role="practitioner")
+    await cli.query(
+        "INSERT INTO session_token (id, user_id, token_digest, created_at, expires_at,"
+        " last_used_at) VALUES ('s1', :user_id, 'd1', '2026-01-01', '2099-01-01', '2026-01-01')",
+        user_id=user_id,
+    )
+    disabled = await cli.run("users", "disable", "--email", "Pat@service.example")
+    assert disabled.code == 0 and disabled.out.strip() == user_id, disabled
+    assert await cli.query("SELECT count(*) FROM session_token WHERE revoked_at IS NULL") == [(0,)]
+    assert await cli.query("SELECT active FROM user_account") in ([(0,)], [(False,)])
+    enabled = await cli.run("users", "enable", "--email", "pat@service.example")
+    assert enabled.code == 0, enabled
+    assert await cli.query("SELECT active FROM user_account") in ([(1,)], [(True,)])
+    unknown = await cli.run("users", "disable", "--email", "nobody@service.example")
+    no_traceback(unknown)
+    assert unknown.code == 1 and "No account has that e-mail address" in unknown.err

@@ -62,6 +62,7 @@ from shuttle import accounts
 from shuttle.app import create_app
 from shuttle.bootstrap import initialise, open_runtime
 from shuttle.settings import Settings
+from tests import authenticator
 from tests.conftest import DatabaseFactory, make_settings
 from tests.leak_model import (
     CASES,
@@ -90,7 +91,11 @@ EXAMPLES = int(os.environ.get("SHUTTLE_TEST_STATEFUL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("SHUTTLE_TEST_STATEFUL_STEPS", "25"))
 MAX_ITEMS = 12
 # Long runs (make test-deep) outlive the default token idle time of the golden sign-ins.
-LONG_SESSIONS = {"token_idle_minutes": 10_000_000.0, "token_lifetime_hours": 1_000_000.0}
+LONG_SESSIONS = {
+    "token_idle_minutes": 10_000_000.0,
+    "token_lifetime_hours": 1_000_000.0,
+    "reauthentication_minutes": 10_000_000.0,
+}
 
 KINDS = ("letter", "message", "question", "answer", "information", "assessment")
 SCOPES = ("verbatim", "verbatim", "summary", "summary", "facilitator_only")
@@ -185,9 +190,10 @@ async def build_cast(factory: DatabaseFactory, folder: Path, sensitive: bool) ->
             return await _json(client, method, path, token, body, want)
 
         async def sign_in(email: str) -> str:
-            data = await call(
-                "POST", "/api/v1/session", None, {"email": email, "password": PASSWORD}, 200
-            )
+            async def post(method: str, path: str, body: Any) -> Any:
+                return await call(method, path, None, body, 200)
+
+            data = await authenticator.sign_in(post, url, email, PASSWORD)
             return str(data["token"])
 
         tokens = {key: await sign_in(f"{key}@service.example") for key in STAFF}

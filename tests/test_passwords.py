@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from shuttle.passwords import (
     check_password_rules,
@@ -106,10 +108,38 @@ def test_rules_accept_good_passwords() -> None:
     assert len(sixty_four) == 64
     assert check_password_rules(sixty_four) is None
     assert check_password_rules("p" * 255 + "q") is None  # 256 allowed
+    assert check_password_rules("p" * 1023 + "q") is None  # 1024 allowed (ASVS 6.2.9: 64+)
 
 
 def test_rules_reject_too_long() -> None:
-    assert check_password_rules("ab" * 200) is not None
+    assert check_password_rules("ab" * 513) is not None
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "password1234",
+        "Password2026!",
+        "iloveyou1234",
+        "QWERTYUIOP12",
+        "Dragon!2026!!",
+        "  superman  1",
+    ],
+)
+def test_rules_refuse_common_and_breached_passwords(password: str) -> None:
+    """A password on the offline list, or one with digits and signs around it, is refused."""
+    reason = check_password_rules(password)
+    assert reason is not None and "common" in reason
+
+
+def test_common_password_list_is_offline_small_and_normalised() -> None:
+    """The shipped list: tens of thousands of entries, under 2 MB, case-folded, licence noted."""
+    from shuttle.passwords import COMMON_PASSWORDS
+
+    assert COMMON_PASSWORDS.stat().st_size < 2_000_000
+    words = COMMON_PASSWORDS.read_text(encoding="utf-8").split()
+    assert len(words) > 40_000 and all(w == w.casefold() for w in words)
+    assert "MIT" in (COMMON_PASSWORDS.parent / "README.md").read_text(encoding="utf-8")
 
 
 def test_rules_reject_one_repeated_character() -> None:
@@ -158,3 +188,21 @@ def test_token_digest() -> None:
     assert token_digest(token) == digest
     assert token_digest(new_token()) != digest
     assert token not in digest
+
+
+@given(
+    index=st.integers(min_value=0, max_value=5000),
+    before=st.text(alphabet="0123456789!@#$%&*._- ", max_size=6),
+    after=st.text(alphabet="0123456789!@#$%&*._- ", max_size=8),
+    upper=st.booleans(),
+)
+def test_a_common_password_with_digits_or_signs_around_it_is_still_refused(
+    index: int, before: str, after: str, upper: bool
+) -> None:
+    """Property: any of the top 5,000, in any case, with digits and signs around it."""
+    from shuttle.passwords import COMMON_PASSWORDS, is_common_password
+
+    common = COMMON_PASSWORDS.read_text(encoding="utf-8").split()[index]
+    assume(len(common) >= 4 and common.isascii())
+    word = common.upper() if upper else common
+    assert is_common_password(before + word + after)

@@ -12,7 +12,9 @@ from shuttle.access import Actor
 from shuttle.accounts import authenticate
 from shuttle.errors import Invalid, Malformed, NotSignedIn, TooLarge
 from shuttle.runtime import Runtime
+from shuttle.settings import Settings
 
+SETTINGS = web.AppKey("settings", Settings)
 RUNTIME = web.AppKey("runtime", Runtime)
 ACTOR = web.RequestKey("actor", Actor)
 ModelT = TypeVar("ModelT")

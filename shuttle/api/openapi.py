@@ -30,6 +30,7 @@ ERRORS = {
     "409": "State conflict (wrong state, stale version, duplicate)",
     "413": "Too large",
     "422": "Well-formed but invalid",
+    "429": "Too many attempts: wait the seconds in the Retry-After header",
 }
 
 
@@ -38,7 +39,7 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,
-        "description": f"For: {route.who}.",
+        "description": f"For: {route.who}." + (f"\n\n{route.notes}" if route.notes else ""),
         "parameters": [
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
             for p in params

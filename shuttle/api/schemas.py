@@ -28,6 +28,28 @@ class SignIn(Body):
     password: str = Field(max_length=1024)
 
 
+class SecondFactor(Body):
+    """The challenge from the password step and a code: six digits from the authenticator
+    app, or one of the recovery codes."""
+
+    challenge: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=1, max_length=64)
+
+
+class Reauthenticate(Body):
+    """The password again and, for staff, a code from the authenticator (or a recovery code)."""
+
+    password: str = Field(max_length=1024)
+    code: str | None = Field(default=None, max_length=64)
+
+
+class PasswordChange(Body):
+    """The current password and the new one."""
+
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
 class AcceptInvitation(Body):
     """The e-mail the participant will sign in with, and their new password."""
 

@@ -4,16 +4,75 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from shuttle import accounts
+from shuttle import accounts, mfa, sessions
 from shuttle.api import schemas
 from shuttle.api.http import bearer_token, body, reply, runtime, signed_in
 
 
+def client_address(request: web.Request) -> str | None:
+    """The address guessing is counted against (the peer; a proxy's own setting comes later)."""
+    return request.remote
+
+
 async def sign_in(request: web.Request) -> web.Response:
-    """POST /api/v1/session: e-mail and password -> bearer token."""
+    """POST /api/v1/session: e-mail and password -> bearer token, or (staff) a challenge."""
     form = await body(request, schemas.SignIn)
-    session = await accounts.sign_in(runtime(request), form.email, form.password)
-    return reply({"token": session.token, "user": session.user.public()})
+    result = await accounts.sign_in(
+        runtime(request), form.email, form.password, address=client_address(request)
+    )
+    return reply(result.public())
+
+
+async def second_factor(request: web.Request) -> web.Response:
+    """POST /api/v1/session/mfa: the challenge and a code -> bearer token."""
+    form = await body(request, schemas.SecondFactor)
+    session = await mfa.complete_sign_in(
+        runtime(request), form.challenge, form.code, address=client_address(request)
+    )
+    return reply(session.public())
+
+
+async def reauthenticate(request: web.Request) -> web.Response:
+    """POST /api/v1/session/reauthenticate: password (and code) again, for sensitive actions."""
+    actor = await signed_in(request)
+    form = await body(request, schemas.Reauthenticate)
+    when = await mfa.reauthenticate(
+        runtime(request),
+        actor,
+        password=form.password,
+        code=form.code,
+        address=client_address(request),
+    )
+    return reply({"authenticated_at": when.isoformat().replace("+00:00", "Z")})
+
+
+async def sign_out_everywhere(request: web.Request) -> web.Response:
+    """DELETE /api/v1/sessions: every session of the caller ends, this one too."""
+    actor = await signed_in(request)
+    await sessions.sign_out_everywhere(runtime(request), actor)
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """PUT /api/v1/me/password: a new password; every other session ends."""
+    actor = await signed_in(request)
+    form = await body(request, schemas.PasswordChange)
+    await sessions.change_password(
+        runtime(request),
+        actor,
+        form.current_password,
+        form.new_password,
+        address=client_address(request),
+    )
+    return web.Response(status=204)
+
+
+async def renew_recovery_codes(request: web.Request) -> web.Response:
+    """POST /api/v1/me/recovery-codes: new recovery codes, shown once."""
+    actor = await signed_in(request)
+    await body(request, schemas.Empty)
+    codes = await mfa.renew_recovery_codes(runtime(request), actor)
+    return reply({"recovery_codes": list(codes)}, status=201)
 
 
 async def current(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from shuttle.api.http import runtime
 from shuttle.errors import Conflict, Invalid, NotFound, NotSignedIn
 from shuttle.i18n import LANGUAGES
 from shuttle.i18n import gettext as _
+from shuttle.pages.security import code_step
 from shuttle.pages.web import (
     LANGUAGE_COOKIE,
     forget_cookie,
@@ -60,15 +61,22 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         errors.append({"text": _("Enter your password"), "href": "#password"})
     if not errors:
         try:
-            session = await accounts.sign_in(runtime(request), email, password)
+            result = await accounts.sign_in(
+                runtime(request), email, password, address=request.remote
+            )
         except NotSignedIn:
             errors.append(
                 {"text": _("The e-mail address or password is not right"), "href": "#email"}
             )
         else:
+            if isinstance(result, accounts.SecondFactorNeeded):
+                enrolment = None
+                if result.enrolment_secret and result.enrolment_uri:
+                    enrolment = (result.enrolment_secret, result.enrolment_uri)
+                return code_step(request, result.challenge, following, enrolment)
             response = see_other(following)
             settings = runtime(request).settings
-            set_cookie(response, settings, session_cookie(settings), session.token)
+            set_cookie(response, settings, session_cookie(settings), result.token)
             raise response
     return render(
         request,
@@ -152,6 +160,7 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
             errors.append({"text": _("That e-mail address cannot be used"), "href": "#email"})
         else:
             session = await accounts.sign_in(rt, email, password)
+            assert isinstance(session, accounts.SignedIn)  # participants: no second factor
             response = see_other("/my/welcome")
             set_cookie(response, rt.settings, session_cookie(rt.settings), session.token)
             raise response

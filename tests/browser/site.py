@@ -18,6 +18,7 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests import authenticator
 from tests.conftest import current_backend
 from tests.served import Server
 
@@ -93,8 +94,12 @@ class Site:
         return json.loads(raw) if raw else None
 
     def token(self, email: str) -> str:
-        """A bearer token for set-up calls."""
+        """A bearer token for set-up calls (staff answer the second-factor challenge)."""
         answer = self.api("POST", "/api/v1/session", body={"email": email, "password": PASSWORD})
+        if answer.get("mfa_required"):
+            body = authenticator.answer(self.base, email, answer)
+            answer = self.api("POST", "/api/v1/session/mfa", body=body)
+            authenticator.keep_recovery_codes(self.base, email, answer)
         return str(answer["token"])
 
     def new_case(
@@ -150,6 +155,23 @@ class Site:
         page.get_by_label("E-mail address").fill(email or who.email)
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
+        if (email or who.email).endswith("@service.example"):
+            self.second_factor(page, email or who.email)
+
+    def second_factor(self, page: Page, email: str) -> None:
+        """Staff: the authenticator's code (enrolling from the key shown, the first time)."""
+        page.wait_for_url("**/sign-in")
+        secret = page.locator("#secret")
+        if secret.count():
+            challenge = {"enrolment_required": True, "totp": {"secret": secret.inner_text()}}
+            authenticator.answer(self.base, email, {**challenge, "challenge": ""})
+        app = authenticator.app_for(self.base, email)
+        assert app is not None, f"{email} has no authenticator yet"
+        page.get_by_label("Code").fill(app.code())
+        page.get_by_role("button", name="Continue").click()
+        if page.locator("#recovery-codes").count():
+            app.recovery_codes = page.locator("#recovery-codes code").all_inner_texts()
+            page.get_by_role("link", name="Continue").click()
 
     def _checker(self) -> Page:
         """A page with JavaScript on, to run axe on what a no-JavaScript browser was shown."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import authenticator
 from tests.browser.keyboard import follow, type_into
 from tests.browser.site import PASSWORD, Site
 
@@ -29,6 +30,18 @@ def test_sign_in_by_keyboard_and_out_again(site: Site, javascript: bool) -> None
     page.locator("#password").fill("")
     type_into(page, "#password", PASSWORD)
     follow(page, "main button[type=submit]")
+    # Staff enrol an authenticator app at their first sign-in: the key is shown as text.
+    site.look(page, "sign-in-enrol")
+    secret = page.locator("#secret").inner_text()
+    app = authenticator.Authenticator(secret)
+    type_into(page, "#code", "000000")
+    follow(page, "main button[type=submit]")
+    assert "That code is not right" in page.locator(".govuk-error-summary").inner_text()
+    type_into(page, "#code", app.code())
+    follow(page, "main button[type=submit]")
+    site.look(page, "recovery-codes")
+    assert page.locator("#recovery-codes code").count() == 10
+    follow(page, "main a:has-text('Continue')")
     page.wait_for_url("**/queue")
 
     follow(page, "button:has-text('Sign out')")
