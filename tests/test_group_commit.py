@@ -21,6 +21,9 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
+from shuttle import accounts, cases
+from shuttle.access import Actor
+from shuttle.bootstrap import open_runtime
 from shuttle.db import Database
 from shuttle.settings import Settings
 from tests.served import SHUTTLE, free_port, shuttle_env
@@ -117,18 +120,37 @@ async def _wait_until_up(http: aiohttp.ClientSession, base: str) -> None:
     raise AssertionError("the server did not come up")
 
 
+async def _participant_account(settings: Settings, email: str, password: str) -> None:
+    """A participant with an account (they sign in with a password alone)."""
+    rt = open_runtime(settings)
+    try:
+        lead = Actor(
+            await accounts.add_user(
+                rt, role="practitioner", email="lead@service.example", name="Lee", password=password
+            ),
+            "practitioner",
+        )
+        case = await cases.create_case(
+            rt, lead, reference="CRASH-1", sensitive_complex=False,
+            lead_practitioner_id=None, supervisor_id=None,
+        )  # fmt: skip
+        sam = await cases.add_participant(
+            rt, lead, case["id"], role="harmed", display_name="Sam", shown_to_others_as="Sam"
+        )
+        await accounts.accept_invitation(
+            rt, sam["invitation_token"], email=email, password=password
+        )
+    finally:
+        await rt.db.dispose()
+
+
 async def test_kill_9_loses_no_acknowledged_write(settings: Settings, tmp_path: Path) -> None:
-    """The real server under 16 concurrent sign-ins (each a write), killed with SIGKILL at a
-    random moment, 5 times: every session it acknowledged still works after a restart, and
-    the audit log still verifies."""
+    """The real server under 16 concurrent sign-ins of a participant (each a write: a session
+    and its audit entry), killed with SIGKILL at a random moment, 5 times: every session it
+    acknowledged still works after a restart, and the audit log still verifies."""
     env = {**shuttle_env(settings), "SHUTTLE_LOG_LEVEL": "ERROR"}
-    email, password = "crash@service.example", "a long enough crash password"
-    await asyncio.to_thread(
-        subprocess.run,
-        [SHUTTLE, "users", "add", "--role", "admin", "--email", email, "--name", "Crash",
-         "--password-stdin"],
-        input=password + "\n", text=True, env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    email, password = "crash@people.example", "a long enough crash password"
+    await _participant_account(settings, email, password)
     acknowledged: list[str] = []
     rng = random.Random(20261124)
     async with aiohttp.ClientSession() as http:
