@@ -28,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from shuttle import totp
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SHUTTLE = str(Path(sys.executable).with_name("shuttle"))
@@ -72,10 +74,13 @@ def api(base: str, method: str, path: str, token: str | None = None, body: Any =
 
 
 def sign_in(base: str, email: str) -> str:
-    """A bearer token."""
-    return str(
-        api(base, "POST", "/api/v1/session", body={"email": email, "password": PASSWORD})["token"]
-    )
+    """A bearer token (staff enrol an authenticator and answer with its first code)."""
+    answer = api(base, "POST", "/api/v1/session", body={"email": email, "password": PASSWORD})
+    if answer.get("mfa_required"):
+        code = totp.code_at(answer["totp"]["secret"], time.time())
+        body = {"challenge": answer["challenge"], "code": code}
+        answer = api(base, "POST", "/api/v1/session/mfa", body=body)
+    return str(answer["token"])
 
 
 def seed(base: str, env: dict[str, str], clients: int) -> list[dict[str, str]]:
