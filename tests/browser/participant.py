@@ -150,3 +150,19 @@ def decide(site: Site, case: dict[str, Any], item_id: str, decision: str, **extr
 def item_id_from(page: Page) -> str:
     """The item id in the address of an item page."""
     return page.url.split("/my/items/")[1].split("/")[0].split("?")[0]
+
+
+def write_to_the_other(me: Driver, kind: str, words: str, *, scope: str, response: str) -> None:
+    """The writing journey from its first page to Check answers, to the other participant.
+
+    Starts where "Write a letter or message" or "Write a reply" has led."""
+    me.choose("kind", kind)
+    me.button("Continue")
+    me.fill("#body", words)
+    me.button("Save and continue")
+    me.tick("input[name=to]:not([value=facilitator])")
+    me.button("Continue")
+    me.choose("scope", scope)
+    me.button("Continue")
+    me.choose("response", response)
+    me.button("Continue")

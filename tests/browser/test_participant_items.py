@@ -17,6 +17,7 @@ from tests.browser.participant import (
     item_id_from,
     joined_by_api,
     participant,
+    write_to_the_other,
 )
 from tests.browser.site import PASSWORD, Site
 
@@ -70,16 +71,7 @@ def rob_joins_in_welsh(site: Site, token: str) -> Driver:
 def write_summary_letter(sam: Driver) -> str:
     """A letter to be shared as a summary, wanting feedback; sent; its id."""
     sam.go("/my/write")
-    sam.choose("kind", "letter")
-    sam.button("Continue")
-    sam.fill("#body", FIRST)
-    sam.button("Save and continue")
-    sam.tick("input[name=to]:not([value=facilitator])")
-    sam.button("Continue")
-    sam.choose("scope", "summary")
-    sam.button("Continue")
-    sam.choose("response", "feedback")
-    sam.button("Continue")
+    write_to_the_other(sam, "letter", FIRST, scope="summary", response="feedback")
     sam.look("participant-check-summary")
     preview = sam.page.locator("#attribution-preview").inner_text().strip()
     assert preview == "Your facilitator's summary of what Sam said"

@@ -6,7 +6,7 @@ accounts are made (the command line's job)."""
 
 from __future__ import annotations
 
-from tests.browser.participant import Driver, participant
+from tests.browser.participant import Driver, participant, write_to_the_other
 from tests.browser.site import Site
 from tests.browser.test_participant_round_trip import join, set_wishes, write_letter
 
@@ -72,16 +72,7 @@ def test_the_round_trip_through_the_pages(site: Site) -> None:
     assert rob.page.locator("#attribution").inner_text() == "In Sam's own words"
     assert rob.page.locator("#words").inner_text() == SAM_LETTER
     rob.button("Write a reply")
-    rob.choose("kind", "message")
-    rob.button("Continue")
-    rob.fill("#body", ROB_REPLY)
-    rob.button("Save and continue")
-    rob.tick("input[name=to]:not([value=facilitator])")
-    rob.button("Continue")
-    rob.choose("scope", "verbatim")
-    rob.button("Continue")
-    rob.choose("response", "none")
-    rob.button("Continue")
+    write_to_the_other(rob, "message", ROB_REPLY, scope="verbatim", response="none")
     rob.button("Send to your facilitator")
     assert "Sent to your facilitator" in rob.text()
 
