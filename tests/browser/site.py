@@ -193,6 +193,8 @@ class Site:
         do (and keeps ``make test`` within its time).
         """
         page.wait_for_load_state("load")
+        shown = page.locator("body").inner_text()
+        assert not re.search(r"</?[a-z][a-z0-9]*[\s>/]", shown), f"{name}: markup shown as text"
         if not FULL_CHECKS:
             assert page.title().strip(), f"{name}: no title"
             assert page.locator("h1").count() == 1, f"{name}: {page.locator('h1').count()} h1s"
