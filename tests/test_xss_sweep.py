@@ -117,6 +117,7 @@ async def fill_every_field(client: Any, runtime: Runtime) -> tuple[Scene, dict[s
         "token": person["invitation_token"],
         "user_id": named,
         "code": "en",
+        "wish": "topics",  # the wish page that shows the participant's own words
     }
     return scene, ids
 
@@ -146,10 +147,14 @@ async def test_no_payload_comes_back_unescaped_on_any_page(client: Any, runtime:
             headers = {"Cookie": f"shuttle_session={token}"} if token else {}
             for query in ("", "?next=" + PAYLOADS[1], "?q=" + PAYLOADS[0]):
                 response = await client.get(path + query, headers=headers)
-                html = await response.text()
                 assert response.status < 500, f"{who} {path}: {response.status}"
-                assert not unescaped(html), f"{who} {route.name}: {unescaped(html)}"
                 swept += 1
+                if response.content_type in ("application/zip", "text/event-stream"):
+                    response.close()  # a records package (swept below) or the live counts
+                    continue
+                assert response.content_type == "text/html", f"{path}: {response.content_type}"
+                html = await response.text()
+                assert not unescaped(html), f"{who} {route.name}: {unescaped(html)}"
     assert swept >= len(pages) * len(visitors) * 3
 
 
