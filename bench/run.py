@@ -19,12 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +188,12 @@ def floor_runs(levels: list[int], seconds: float, folder: Path) -> dict[int, dic
 
 
 def shuttle_runs(
-    levels: list[int], seconds: float, folder: Path, *, group_commit: bool
+    levels: list[int],
+    seconds: float,
+    folder: Path,
+    *,
+    group_commit: bool,
+    profile: Path | None = None,
 ) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
     """Start-up times, then the relay cycle at each concurrency (a fresh data directory)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHUTTLE_")}
@@ -208,25 +217,66 @@ def shuttle_runs(
     base = f"http://127.0.0.1:{port}"
     try:
         clients = seed(base, env, max(levels))
-        results = {
-            n: summary(
-                drive(
-                    {
-                        "kind": "cycle",
-                        "url": base,
-                        "concurrency": n,
-                        "seconds": seconds,
-                        "clients": clients,
-                    },
-                    folder,
-                )
-            )
-            for n in levels
-        }
+        results = {}
+        for n in levels:
+            plan = {
+                "kind": "cycle",
+                "url": base,
+                "concurrency": n,
+                "seconds": seconds,
+                "clients": clients,
+            }
+            with sampled(process.pid, seconds, profile, n):
+                results[n] = summary(drive(plan, folder))
     finally:
         process.terminate()
         process.wait()
     return results, startup
+
+
+@contextmanager
+def sampled(pid: int, seconds: float, profile: Path | None, clients: int) -> Iterator[None]:
+    """With ``--profile DIR``: py-spy samples the server while the load runs, and the
+    functions taking the most time are written to DIR/cycle-N.txt (raw stacks beside it)."""
+    if profile is None:
+        yield
+        return
+    profile.mkdir(parents=True, exist_ok=True)
+    raw = profile / f"cycle-{clients}.raw"
+    spy = subprocess.Popen(
+        [str(Path(PYTHON).with_name("py-spy")), "record", "--pid", str(pid), "--duration",
+         str(max(1, int(seconds))), "--rate", "200", "--format", "raw", "--output", str(raw),
+         "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        spy.wait()
+    (profile / f"cycle-{clients}.txt").write_text(top_functions(raw.read_text()))
+
+
+def top_functions(raw: str, shown: int = 60) -> str:
+    """The functions by share of samples spent in them and below them (inclusive), and in
+    them alone (self), from py-spy's collapsed stacks."""
+    inclusive: Counter[str] = Counter()
+    alone: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        alone[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    lines = [f"{total} samples", "", "inclusive %  function"]
+    lines += [f"{100 * c / total:10.1f}  {f}" for f, c in inclusive.most_common(shown)]
+    lines += ["", "self %  function"]
+    lines += [f"{100 * c / total:6.1f}  {f}" for f, c in alone.most_common(shown)]
+    return "\n".join(lines) + "\n"
 
 
 def screening() -> dict[str, float]:
@@ -276,6 +326,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench.json")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during the group-commit cycle; top functions "
+        "per concurrency written to DIR",
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.concurrency.split(",")]
     with tempfile.TemporaryDirectory(prefix="shuttle-bench-") as tmp:
@@ -285,7 +342,9 @@ def main() -> None:
         print(f"relay cycle, a commit per write: {args.seconds:g} s at each of {levels} ...")
         each, _ = shuttle_runs(levels, args.seconds, folder, group_commit=False)
         print(f"relay cycle, group commit: {args.seconds:g} s at each of {levels} clients ...")
-        cycle, startup = shuttle_runs(levels, args.seconds, folder, group_commit=True)
+        cycle, startup = shuttle_runs(
+            levels, args.seconds, folder, group_commit=True, profile=args.profile
+        )
     screened = screening()
     print()
     print("req/s of every request kind together; ratio = req/s / the floor's in this run")
