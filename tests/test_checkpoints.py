@@ -54,7 +54,7 @@ async def _add(runtime: Runtime, n: int) -> None:
 
 async def _kept(runtime: Runtime) -> list[tuple[int, int, str, str]]:
     async with runtime.read() as tx:
-        rows = await tx.session.execute(
+        rows = await (await tx.session.connection()).execute(
             text("SELECT id, size, reason, note FROM audit_checkpoint ORDER BY id")
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
@@ -128,7 +128,7 @@ async def test_first_change_of_each_day_keeps_a_checkpoint(runtime: Runtime) -> 
     assert [(size, reason) for _, size, reason, _ in kept] == [(1, "day")]
     async with runtime.write() as tx:
         yesterday = tx.now - timedelta(days=1)
-        await tx.session.execute(
+        await (await tx.session.connection()).execute(
             text("UPDATE audit_checkpoint SET created_at = :t"), {"t": yesterday}
         )
     await _add(runtime, 1)
@@ -146,13 +146,19 @@ async def test_verify_checks_the_kept_checkpoints(runtime: Runtime) -> None:
     await _add(runtime, 3)
     await checkpoints.take(runtime)
     async with runtime.write() as tx:
-        await tx.session.execute(text("UPDATE audit_checkpoint SET size = size + 1 WHERE id = 1"))
+        await (await tx.session.connection()).execute(
+            text("UPDATE audit_checkpoint SET size = size + 1 WHERE id = 1")
+        )
     async with runtime.read() as tx:
         result = await audit.verify(tx)
     assert not result.ok and any("disagree" in p for p in result.problems)
     async with runtime.write() as tx:
-        await tx.session.execute(text("UPDATE audit_checkpoint SET size = size - 1 WHERE id = 1"))
-        await tx.session.execute(text("UPDATE audit_checkpoint SET note = 'x' WHERE id = 2"))
+        await (await tx.session.connection()).execute(
+            text("UPDATE audit_checkpoint SET size = size - 1 WHERE id = 1")
+        )
+        await (await tx.session.connection()).execute(
+            text("UPDATE audit_checkpoint SET note = 'x' WHERE id = 2")
+        )
     async with runtime.read() as tx:
         result = await audit.verify(tx)
     assert not result.ok and any("checkpoint 2" in p for p in result.problems)

@@ -147,7 +147,7 @@ async def test_run_destroys_approved_cases_only_and_leaves_the_rest_whole(
             assert status == 401
     async with runtime.read() as tx:
         stats = (
-            await tx.session.execute(
+            await (await tx.session.connection()).execute(
                 text("SELECT statistics FROM case_destruction WHERE case_id = :c"),
                 {"c": relayed.case_id},
             )
@@ -197,7 +197,7 @@ async def read_case(cli: Cli, case_id: str) -> str:
         async with runtime.read() as tx:
             cipher = await tx.cipher(case_id)
             blob = (
-                await tx.session.execute(
+                await (await tx.session.connection()).execute(
                     text("SELECT reference_enc FROM case_record WHERE id = :c"), {"c": case_id}
                 )
             ).scalar_one()
