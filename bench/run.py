@@ -139,6 +139,25 @@ def drive(plan: dict[str, Any], folder: Path) -> dict[str, Any]:
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, plan: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The plan driven against the server ``pid``: its summary, plus the server's CPU time
+    per request. CPU time does not depend on what else the machine is doing the way req/s
+    does, so the ratio of the two servers' CPU per request is the steadier comparison."""
+    before = cpu_seconds(pid)
+    recording = drive(plan, folder)
+    used = cpu_seconds(pid) - before
+    result = summary(recording)
+    served = sum(k["count"] for k in result["kinds"].values())
+    result["cpu_ms_per_request"] = 1000 * used / served if served else None
+    return result
+
+
 def summary(recording: dict[str, Any]) -> dict[str, Any]:
     """requests/s over all kinds, and p50/p99 in ms per kind."""
     seconds = recording["seconds"]
@@ -169,16 +188,15 @@ def floor_runs(levels: list[int], seconds: float, folder: Path) -> dict[int, dic
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         return {
-            n: summary(
-                drive(
-                    {
-                        "kind": "floor",
-                        "url": f"http://127.0.0.1:{port}",
-                        "concurrency": n,
-                        "seconds": seconds,
-                    },
-                    folder,
-                )
+            n: measured(
+                process.pid,
+                {
+                    "kind": "floor",
+                    "url": f"http://127.0.0.1:{port}",
+                    "concurrency": n,
+                    "seconds": seconds,
+                },
+                folder,
             )
             for n in levels
         }
@@ -227,7 +245,7 @@ def shuttle_runs(
                 "clients": clients,
             }
             with sampled(process.pid, seconds, profile, n):
-                results[n] = summary(drive(plan, folder))
+                results[n] = measured(process.pid, plan, folder)
     finally:
         process.terminate()
         process.wait()
@@ -296,7 +314,7 @@ def table(
 ) -> str:
     """The printed table: the floor, the cycle committing each write alone, the cycle now."""
     lines = [
-        f"{'clients':>7}  {'what':<8} {'req/s':>8} {'ratio':>6}  "
+        f"{'clients':>7}  {'what':<8} {'req/s':>8} {'ratio':>6} {'cpu ms/req':>10}  "
         + "  ".join(f"{k + ' p50/p99 ms':>22}" for k in ("insert", *KINDS))
     ]
     for n in levels:
@@ -313,8 +331,10 @@ def table(
                     if k and k["count"]
                     else f"{'':>21}"
                 )
+            cpu = row.get("cpu_ms_per_request")
+            cpu_shown = f"{cpu:10.2f}" if cpu is not None else f"{'-':>10}"
             lines.append(
-                f"{n:>7}  {what:<8} {row['rps']:>8.0f} {shown:>6}  "
+                f"{n:>7}  {what:<8} {row['rps']:>8.0f} {shown:>6} {cpu_shown}  "
                 + "  ".join(f"{c_:>22}" for c_ in cells)
             )
     return "\n".join(lines)
@@ -349,6 +369,7 @@ def main() -> None:
     print()
     print("req/s of every request kind together; ratio = req/s / the floor's in this run")
     print("'1 commit' = the service committing each write on its own (group commit off)")
+    print("cpu ms/req = the server process's CPU time (every thread) per request served")
     print(table(levels, floor, each, cycle))
     print()
     for label, value in startup.items():

@@ -43,6 +43,7 @@ def open_runtime(settings: Settings) -> Runtime:
             settings.effective_database_url,
             reader_pool_size=settings.sqlite_pool_size,
             group_commit=settings.sqlite_group_commit,
+            on_loop=settings.sqlite_on_loop,
         ),
         keys=KeyRing.load(settings.data_dir),
         policies=load_policies(settings.policies_dir),

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shuttle.sqlite_driver import creator
 
 
 def _sqlite_pragmas(*, read_only: bool) -> Any:
@@ -67,7 +69,14 @@ class _Batch:
 class Database:
     """The service's database: a writer and readers on SQLite, one pool on PostgreSQL."""
 
-    def __init__(self, url: str, *, reader_pool_size: int = 4, group_commit: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        reader_pool_size: int = 4,
+        group_commit: bool = True,
+        on_loop: bool = True,
+    ) -> None:
         self.url = url
         self.group_commit = group_commit
         self._batch: _Batch | None = None
@@ -75,11 +84,13 @@ class Database:
         self._orphan: asyncio.Future[None] | None = None
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            # On the loop's thread (shuttle/sqlite_driver.py), or aiosqlite's thread per call.
+            driver = {"async_creator": creator(make_url(url).database or "")} if on_loop else {}
             self.writer = create_async_engine(
-                url, pool_size=1, max_overflow=0, hide_parameters=True
+                url, pool_size=1, max_overflow=0, hide_parameters=True, **driver
             )
             self.reader = create_async_engine(
-                url, pool_size=reader_pool_size, max_overflow=0, hide_parameters=True
+                url, pool_size=reader_pool_size, max_overflow=0, hide_parameters=True, **driver
             )
             event.listen(self.writer.sync_engine, "connect", _sqlite_pragmas(read_only=False))
             event.listen(self.reader.sync_engine, "connect", _sqlite_pragmas(read_only=True))

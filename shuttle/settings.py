@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=True,
         description="Commit writes that queue up behind the SQLite writer together (one fsync).",
     )
+    sqlite_on_loop: bool = Field(
+        default=True,
+        description="Run SQLite on the event loop's thread, only commits and BEGIN off it "
+        "(shuttle/sqlite_driver.py); false: aiosqlite's thread for every call.",
+    )
 
     @model_validator(mode="after")
     def _hosts_named_in_production(self) -> Settings:

@@ -1,0 +1,105 @@
+"""SQLite on the event loop's thread (shuttle/sqlite_driver.py): statements run where they are
+called, but what may wait (BEGIN for another process's lock, COMMIT for the disk) runs off the
+loop, so the server keeps answering meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from shuttle.db import Database
+
+pytestmark = pytest.mark.backend("sqlite")
+
+
+async def _exec(db: Database, sql: str, **params: Any) -> None:
+    async with db.writing() as session:
+        await (await session.connection()).execute(text(sql), params)
+
+
+def _traced(db: Database) -> list[tuple[str, bool]]:
+    """Every statement SQLite runs on the writer, and whether it ran on this (the loop's)
+    thread."""
+    seen: list[tuple[str, bool]] = []
+    loop_thread = threading.get_ident()
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        raw = dbapi_connection.driver_connection._conn
+        raw.set_trace_callback(
+            lambda sql: seen.append((sql.split()[0].upper(), threading.get_ident() == loop_thread))
+        )
+
+    event.listen(db.writer.sync_engine, "connect", on_connect)
+    return seen
+
+
+async def test_statements_run_on_the_loop_and_begin_and_commit_off_it(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", group_commit=False)
+    seen = _traced(db)
+    try:
+        await _exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
+        seen.clear()
+        await _exec(db, "INSERT INTO note (body) VALUES (:b)", b="one")
+        on_loop = {verb: where for verb, where in seen}
+        assert on_loop == {"BEGIN": False, "INSERT": True, "COMMIT": False}, seen
+    finally:
+        await db.dispose()
+
+
+async def test_waiting_for_another_process_lock_leaves_the_loop_serving(tmp_path: Path) -> None:
+    """Another process holds the write lock for half a second: the loop goes on ticking while
+    our write waits for it, and the write then lands."""
+    path = tmp_path / "d.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", group_commit=False)
+    try:
+        await _exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = threading.Timer(0.5, other.rollback)
+        released.start()
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(tick())
+        try:
+            await _exec(db, "INSERT INTO note (body) VALUES ('waited')")
+        finally:
+            ticking.cancel()
+            released.join()
+            other.close()
+        assert ticks >= 20, f"the loop ticked {ticks} times in half a second of waiting"
+        async with db.reading() as session:
+            rows = (await (await session.connection()).execute(text("SELECT body FROM note"))).all()
+        assert [r[0] for r in rows] == ["waited"]
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("on_loop", [True, False], ids=["on-loop", "aiosqlite"])
+async def test_both_drivers_give_the_same_answers_and_errors(tmp_path: Path, on_loop: bool) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", on_loop=on_loop)
+    try:
+        await _exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
+        await _exec(db, "INSERT INTO note (body) VALUES ('a'), ('b')")
+        with pytest.raises(IntegrityError):
+            await _exec(db, "INSERT INTO note (body) VALUES ('c'), ('a')")
+        async with db.reading() as session:
+            connection = await session.connection()
+            rows = (await connection.execute(text("SELECT id, body FROM note ORDER BY id"))).all()
+            assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
+            with pytest.raises(Exception, match="readonly|read-only"):
+                await connection.execute(text("INSERT INTO note (body) VALUES ('x')"))
+    finally:
+        await db.dispose()
