@@ -13,11 +13,12 @@ from shuttle import audit, throttle, totp
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, Invalid, NotFound, NotSignedIn
+from shuttle.i18n import N_
 from shuttle.models import Invitation, Participant, SessionToken, SignInChallenge, User
 from shuttle.passwords import (
-    check_password_rules,
     hash_password_async,
     new_token,
+    password_rule_broken,
     token_digest,
     verify_or_burn,
 )
@@ -42,14 +43,17 @@ def _check_email(email: str) -> str:
     normal = normalise_email(email)
     local, at, domain = normal.partition("@")
     if not at or not local or "." not in domain or len(normal) > 254 or " " in normal:
-        raise Invalid("Enter an e-mail address like name@example.org.", code="invalid_email")
+        raise Invalid(N_("Enter an e-mail address like name@example.org."), code="invalid_email")
     return normal
 
 
 def _check_password(password: str) -> None:
-    problem = check_password_rules(password)
-    if problem:
-        raise Invalid(problem, code="weak_password", fields={"password": problem})
+    broken = password_rule_broken(password)
+    if broken:
+        words, numbers = broken
+        raise Invalid(
+            words, code="weak_password", params=numbers, fields={"password": words % numbers}
+        )
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ async def _new_user(tx: Tx, *, role: str, email: str, name: str, password_hash: 
     cipher = await tx.cipher(SERVICE_SLOT)
     lookup = cipher.lookup_hash(email)
     if (await tx.session.exec(select(User).where(User.email_lookup == lookup))).first():
-        raise Conflict("That e-mail address cannot be used.", code="email_unavailable")
+        raise Conflict(N_("That e-mail address cannot be used."), code="email_unavailable")
     user = User(
         role=role, email_lookup=lookup, email_enc=b"", name_enc=b"", password_hash=password_hash
     )
@@ -101,9 +105,13 @@ async def _new_user(tx: Tx, *, role: str, email: str, name: str, password_hash: 
 async def add_user(rt: Runtime, *, role: str, email: str, name: str, password: str) -> str:
     """Create a staff account (from the command line). Returns the new user's id."""
     if role not in STAFF_ROLES:
-        raise Invalid(f"The role must be one of: {', '.join(STAFF_ROLES)}.", code="invalid_role")
+        raise Invalid(
+            N_("The role must be one of: %(choices)s."),
+            params={"choices": ", ".join(STAFF_ROLES)},
+            code="invalid_role",
+        )
     if not name.strip():
-        raise Invalid("Give the person's name.", code="invalid_name")
+        raise Invalid(N_("Give the person's name."), code="invalid_name")
     normal = _check_email(email)
     _check_password(password)
     password_hash = await hash_password_async(password)
@@ -116,7 +124,7 @@ async def add_user(rt: Runtime, *, role: str, email: str, name: str, password: s
                 tx, None, AuditAction.USER_CREATE, subject={"user": user.id, "role": role}
             )
     except IntegrityError as exc:
-        raise Conflict("That e-mail address cannot be used.", code="email_unavailable") from exc
+        raise Conflict(N_("That e-mail address cannot be used."), code="email_unavailable") from exc
     return user.id
 
 
@@ -381,4 +389,4 @@ async def accept_invitation(rt: Runtime, token: str, *, email: str, password: st
             )
             return await _user_view(tx, user)
     except IntegrityError as exc:
-        raise Conflict("That e-mail address cannot be used.", code="email_unavailable") from exc
+        raise Conflict(N_("That e-mail address cannot be used."), code="email_unavailable") from exc

@@ -13,6 +13,7 @@ from shuttle.accounts import issue_invitation
 from shuttle.audit import AuditAction
 from shuttle.crypto import DataCipher
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
+from shuttle.i18n import N_
 from shuttle.lifecycle import BEFORE_RELAY
 from shuttle.models import (
     Assignment,
@@ -31,22 +32,43 @@ PARTICIPANT_ROLES = ("harmed", "responsible", "supporter", "other")
 CONSENT_METHODS = ("in_person", "phone", "written", "portal")
 RECEIVE_CHOICES = ("yes", "no", "ask_first")
 CASE_STATES = ("open", "paused", "closed")
+SUPERVISOR_ROLES = frozenset({"supervisor"})
+SENSITIVE_LEAD_ROLES = frozenset({"senior_practitioner"})
+NOT_A_SUPERVISOR = N_("The supervisor must be an active case supervisor.")
+NOT_A_PRACTITIONER = N_("Choose an active practitioner.")
+NOT_A_LEAD = N_("The lead must be an active practitioner.")
+NOT_A_SENSITIVE_LEAD = N_("A sensitive or complex case must be led by a senior practitioner.")
 
 
 def _text(value: Any, what: str, *, limit: int = 200, code: str = "invalid") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"Give the {what}.", code=code, fields={what: "required"})
+        raise Invalid(
+            N_("Give the %(what)s."), params={"what": what}, code=code, fields={what: "required"}
+        )
     if len(value) > limit:
-        raise Invalid(f"The {what} is longer than {limit} characters.", code=code)
+        raise Invalid(
+            N_("The %(what)s is longer than %(limit)s characters."),
+            params={"what": what, "limit": limit},
+            code=code,
+        )
     return value.strip()
 
 
-async def _staff(tx: Tx, user_id: str, *, roles: frozenset[str], what: str) -> User:
+def _lead_rule(*, sensitive_complex: bool) -> dict[str, Any]:
+    """Who may lead a case: a senior practitioner for a sensitive or complex one."""
+    if sensitive_complex:
+        return {"roles": SENSITIVE_LEAD_ROLES, "refusal": NOT_A_SENSITIVE_LEAD}
+    return {"roles": PRACTITIONER_ROLES, "refusal": NOT_A_LEAD}
+
+
+async def _staff(
+    tx: Tx, user_id: str, *, roles: frozenset[str], refusal: str, field: str = "user_id"
+) -> User:
+    """The active staff member ``user_id`` if their role is one of ``roles``; else ``refusal``
+    (naming ``field``, the one to correct)."""
     user = await tx.session.get(User, user_id)
     if user is None or not user.active or user.role not in roles:
-        raise Invalid(
-            f"The {what} must be an active {' or '.join(sorted(roles))}.", code="invalid_user"
-        )
+        raise Invalid(refusal, code="invalid_user", fields={field: "invalid"})
     return user
 
 
@@ -162,14 +184,26 @@ async def create_case(
         access.require(tx, actor, "cases:create")
         lead_id = lead_practitioner_id or (actor.user_id if actor.is_practitioner else None)
         if lead_id is None:
-            raise Invalid("Name the lead practitioner.", code="lead_required")
-        lead_roles = frozenset({"senior_practitioner"}) if sensitive_complex else PRACTITIONER_ROLES
-        await _staff(tx, lead_id, roles=lead_roles, what="lead practitioner")
+            raise Invalid(
+                N_("Name the lead practitioner."),
+                code="lead_required",
+                fields={"lead_practitioner_id": "required"},
+            )
+        lead_rule = _lead_rule(sensitive_complex=sensitive_complex)
+        await _staff(tx, lead_id, **lead_rule, field="lead_practitioner_id")
         if supervisor_id is not None:
-            await _staff(tx, supervisor_id, roles=frozenset({"supervisor"}), what="supervisor")
+            await _staff(
+                tx,
+                supervisor_id,
+                roles=SUPERVISOR_ROLES,
+                refusal=NOT_A_SUPERVISOR,
+                field="supervisor_id",
+            )
             if supervisor_id == lead_id:
                 raise Invalid(
-                    "The supervisor must be someone other than the lead.", code="invalid_user"
+                    N_("The supervisor must be someone other than the lead."),
+                    code="invalid_user",
+                    fields={"supervisor_id": "invalid"},
                 )
         case = Case(
             reference_enc=b"",
@@ -209,12 +243,28 @@ async def create_case(
 
 async def supervisors(rt: Runtime, actor: Actor) -> list[dict[str, str]]:
     """The active case supervisors, by name, for someone opening a case to choose from."""
+    return await _staff_to_choose(rt, actor, SUPERVISOR_ROLES)
+
+
+async def lead_practitioners(rt: Runtime, actor: Actor) -> list[dict[str, str]]:
+    """The active practitioners (with their role), by name, for someone opening a case who
+    does not lead it themselves (a manager) to choose its lead from."""
+    return await _staff_to_choose(rt, actor, PRACTITIONER_ROLES)
+
+
+async def _staff_to_choose(
+    rt: Runtime, actor: Actor, roles: frozenset[str]
+) -> list[dict[str, str]]:
     async with rt.read() as tx:
         access.require(tx, actor, "cases:create")
         service = await tx.cipher(SERVICE_SLOT)
-        query = select(User).where(col(User.role) == "supervisor", col(User.active).is_(True))
+        query = select(User).where(col(User.role).in_(roles), col(User.active).is_(True))
         found = [
-            {"user_id": u.id, "name": service.open(u.name_enc, row=f"user:{u.id}", field="name")}
+            {
+                "user_id": u.id,
+                "name": service.open(u.name_enc, row=f"user:{u.id}", field="name"),
+                "role": u.role,
+            }
             for u in (await tx.session.exec(query)).all()
             if u.id != actor.user_id
         ]
@@ -277,16 +327,18 @@ async def add_practitioner(
 ) -> dict[str, Any]:
     """Put a practitioner on a case. A declared conflict of interest blocks it (G 11-13)."""
     if role not in ("lead", "co_worker", "supervisor"):
-        raise Invalid("The role must be lead, co_worker or supervisor.", code="invalid_role")
+        raise Invalid(N_("The role must be lead, co_worker or supervisor."), code="invalid_role")
     async with rt.write() as tx:
         case = await _managed_case(tx, actor, case_id)
-        roles = frozenset({"supervisor"}) if role == "supervisor" else PRACTITIONER_ROLES
-        if role == "lead" and case.sensitive_complex:
-            roles = frozenset({"senior_practitioner"})
-        await _staff(tx, user_id, roles=roles, what=role.replace("_", "-"))
+        if role == "supervisor":
+            await _staff(tx, user_id, roles=SUPERVISOR_ROLES, refusal=NOT_A_SUPERVISOR)
+        elif role == "lead":
+            await _staff(tx, user_id, **_lead_rule(sensitive_complex=case.sensitive_complex))
+        else:
+            await _staff(tx, user_id, roles=PRACTITIONER_ROLES, refusal=NOT_A_PRACTITIONER)
         if conflict_declared:
             raise Conflict(
-                "A practitioner with a conflict of interest cannot work on this case.",
+                N_("A practitioner with a conflict of interest cannot work on this case."),
                 code="conflict_of_interest",
             )
         existing = (
@@ -298,7 +350,7 @@ async def add_practitioner(
         ).one_or_none()
         if existing is not None and existing.conflict_declared:
             raise Conflict(
-                "This practitioner has declared a conflict of interest on this case.",
+                N_("This practitioner has declared a conflict of interest on this case."),
                 code="conflict_of_interest",
             )
         if role in ("lead", "supervisor"):
@@ -377,7 +429,9 @@ async def add_participant(
     """Add a person to the case and issue their one-time invitation."""
     if role not in PARTICIPANT_ROLES:
         raise Invalid(
-            f"The role must be one of: {', '.join(PARTICIPANT_ROLES)}.", code="invalid_role"
+            N_("The role must be one of: %(choices)s."),
+            params={"choices": ", ".join(PARTICIPANT_ROLES)},
+            code="invalid_role",
         )
     display_name = _text(display_name, "display_name", limit=100)
     shown_to_others_as = _text(shown_to_others_as, "shown_to_others_as", limit=100)
@@ -385,7 +439,7 @@ async def add_participant(
         access.require(tx, actor, "cases:work")
         case, _ = await access.worked_case(tx, actor, case_id)
         if case.state == "closed":
-            raise Conflict("This case is closed.", code="case_closed")
+            raise Conflict(N_("This case is closed."), code="case_closed")
         participant = Participant(
             case_id=case_id,
             role=role,
@@ -433,7 +487,7 @@ async def reissue_invitation(rt: Runtime, actor: Actor, case_id: str, participan
         await access.worked_case(tx, actor, case_id)
         participant = await access.case_participant(tx, case_id, participant_id)
         if participant.user_id is not None or participant.state == "opted_out":
-            raise Conflict("This participant cannot be invited again.", code="already_joined")
+            raise Conflict(N_("This participant cannot be invited again."), code="already_joined")
         token = await issue_invitation(tx, participant)
         await audit.record(
             tx,
@@ -460,7 +514,9 @@ async def record_consent(
     sheet = _text(information_sheet_version, "information_sheet_version", limit=64)
     if method not in CONSENT_METHODS:
         raise Invalid(
-            f"The method must be one of: {', '.join(CONSENT_METHODS)}.", code="invalid_method"
+            N_("The method must be one of: %(choices)s."),
+            params={"choices": ", ".join(CONSENT_METHODS)},
+            code="invalid_method",
         )
     async with rt.write() as tx:
         access.require(tx, actor, "cases:work")
@@ -498,7 +554,7 @@ async def give_own_consent(
     async with rt.write() as tx:
         participant = await access.own_participant(tx, actor)
         if participant.state == "active":
-            raise Conflict("Your consent is already recorded.", code="already_consented")
+            raise Conflict(N_("Your consent is already recorded."), code="already_consented")
         await _consent(
             tx,
             actor,
@@ -524,11 +580,11 @@ async def _consent(
     """Check and record a participant's consent, audit it, and relay what waited for it."""
     if participant.role == "responsible" and accepts_responsibility is not True:
         raise Invalid(
-            "The person responsible must accept responsibility before taking part.",
+            N_("The person responsible must accept responsibility before taking part."),
             code="responsibility_not_accepted",
         )
     if participant.state == "opted_out":
-        raise Conflict("This participant has opted out.", code="opted_out")
+        raise Conflict(N_("This participant has opted out."), code="opted_out")
     participant.consent_sheet_version = sheet
     participant.consent_method = method
     participant.accepts_responsibility = accepts_responsibility
@@ -569,7 +625,7 @@ async def opt_out(
             await access.worked_case(tx, actor, case_id)
             participant = await access.case_participant(tx, case_id, participant_id)
         if participant.state == "opted_out":
-            raise Conflict("This participant has already opted out.", code="opted_out")
+            raise Conflict(N_("This participant has already opted out."), code="opted_out")
         participant.state = "opted_out"
         participant.opted_out_at = tx.now
         if reason:
@@ -628,14 +684,22 @@ async def set_preferences(
     """Record what a participant is willing to receive; at ``yes``, relay what waits for them."""
     if receive not in RECEIVE_CHOICES:
         raise Invalid(
-            f"receive must be one of: {', '.join(RECEIVE_CHOICES)}.", code="invalid_receive"
+            N_("receive must be one of: %(choices)s."),
+            params={"choices": ", ".join(RECEIVE_CHOICES)},
+            code="invalid_receive",
         )
     if delivery not in DELIVERIES:
-        raise Invalid(f"delivery must be one of: {', '.join(DELIVERIES)}.", code="invalid_delivery")
+        raise Invalid(
+            N_("delivery must be one of: %(choices)s."),
+            params={"choices": ", ".join(DELIVERIES)},
+            code="invalid_delivery",
+        )
     if len(unwanted_topics) > 50 or any(
         not isinstance(t, str) or len(t) > 200 for t in unwanted_topics
     ):
-        raise Invalid("List at most 50 topics, each under 200 characters.", code="invalid_topics")
+        raise Invalid(
+            N_("List at most 50 topics, each under 200 characters."), code="invalid_topics"
+        )
     topics = [t.strip() for t in unwanted_topics if t.strip()]
     async with rt.write() as tx:
         if case_id is None:
@@ -720,7 +784,9 @@ async def set_case_state(rt: Runtime, actor: Actor, case_id: str, state: str) ->
         if place.role not in ("lead", "supervisor"):
             raise Forbidden("Only the case's lead or supervisor can change its state.")
         if case.state == "closed" or case.state == state:
-            raise Conflict(f"The case is already {case.state}.", code="wrong_state")
+            raise Conflict(
+                N_("Nothing has changed: the case is already in that state."), code="wrong_state"
+            )
         case.state = state
         tx.session.add(case)
         await audit.record(
@@ -738,9 +804,9 @@ async def record_pre_trial_consultation(rt: Runtime, actor: Actor, case_id: str)
         access.require(tx, actor, "cases:work")
         case, _ = await access.worked_case(tx, actor, case_id)
         if not case.pre_trial:
-            raise Conflict("This case is not marked as pre-trial.", code="not_pre_trial")
+            raise Conflict(N_("This case is not marked as pre-trial."), code="not_pre_trial")
         if case.pre_trial_consultation_at is not None:
-            raise Conflict("The consultation is already recorded.", code="already_recorded")
+            raise Conflict(N_("The consultation is already recorded."), code="already_recorded")
         case.pre_trial_consultation_at = tx.now
         tx.session.add(case)
         await audit.record(
@@ -759,7 +825,7 @@ async def set_watch_list(rt: Runtime, actor: Actor, case_id: str, terms: list[st
     if len(terms) > 500 or any(
         not isinstance(t, str) or not t.strip() or len(t) > 200 for t in terms
     ):
-        raise Invalid("List at most 500 terms, each 1 to 200 characters.", code="invalid_terms")
+        raise Invalid(N_("List at most 500 terms, each 1 to 200 characters."), code="invalid_terms")
     clean = list(dict.fromkeys(t.strip() for t in terms))
     async with rt.write() as tx:
         access.require(tx, actor, "cases:work")

@@ -18,6 +18,7 @@ from shuttle import access, audit, vetting
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, Forbidden
+from shuttle.i18n import N_
 from shuttle.models import Claim, Item, User
 from shuttle.runtime import SERVICE_SLOT, Runtime, Tx
 
@@ -61,7 +62,7 @@ async def _decidable(tx: Tx, actor: Actor, item: Item) -> None:
         await vetting.check_may_decide(tx, item, actor, place.role == "supervisor", "claim")
     except Forbidden:
         raise Conflict(
-            "Only the case supervisor can take an escalated item.", code="not_yours"
+            N_("Only the case supervisor can take an escalated item."), code="not_yours"
         ) from None
 
 
@@ -70,7 +71,7 @@ async def _take(tx: Tx, actor: Actor, item: Item) -> Claim:
     current = await tx.session.get(Claim, item.id)
     held = current is not None and current.expires_at > tx.now
     if current is not None and held and current.user_id != actor.user_id:
-        raise Conflict("Someone else is reviewing this item.", code="claimed")
+        raise Conflict(N_("Someone else is reviewing this item."), code="claimed")
     expires = tx.now + timedelta(minutes=tx.settings.claim_minutes)
     claim = current or Claim(item_id=item.id, user_id=actor.user_id)
     claim.user_id, claim.claimed_at, claim.expires_at = actor.user_id, tx.now, expires
@@ -109,7 +110,7 @@ async def release(rt: Runtime, actor: Actor, item_id: str) -> None:
         item = (await access.item(tx, actor, item_id)).item
         current = await live_claim(tx, item.id)
         if current is None or current.user_id != actor.user_id:
-            raise Conflict("You are not reviewing this item.", code="not_claimed")
+            raise Conflict(N_("You are not reviewing this item."), code="not_claimed")
         await tx.session.delete(current)
         await audit.record(
             tx,

@@ -25,6 +25,7 @@ from shuttle.audit import AuditAction
 from shuttle.cases import participant_view
 from shuttle.deadlines import due_by
 from shuttle.errors import Conflict, NotFound
+from shuttle.i18n import N_
 from shuttle.models import (
     AuditEntry,
     Delivery,
@@ -155,7 +156,7 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
         if actor.is_participant:
             raise NotFound()
         if request.state != "received":
-            raise Conflict("These records have already been released.", code="already_released")
+            raise Conflict(N_("These records have already been released."), code="already_released")
         participant = await tx.session.get(Participant, request.participant_id)
         assert participant is not None
         request.state, request.released_at, request.released_by = "released", tx.now, actor.user_id
@@ -183,7 +184,7 @@ async def package(rt: Runtime, actor: Actor, request_id: str) -> bytes:
     async with rt.write() as tx:
         request = await _request_for(tx, actor, request_id)
         if request.state != "released" or request.package_enc is None:
-            raise Conflict("These records have not been released yet.", code="not_released")
+            raise Conflict(N_("These records have not been released yet."), code="not_released")
         cipher = await tx.cipher(request.case_id)
         data = bytes.fromhex(
             cipher.open(request.package_enc, row=f"disclosure:{request.id}", field="package")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ShuttleError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    ``message`` is marked for translation where it is raised (``N_``) and may name
+    ``%(name)s`` placeholders filled from ``params``: the API answers in English
+    (``.message``); pages show it in the reader's language (``i18n.error_text``).
+    """
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, code: str | None = None, params: dict[str, Any] | None = None
+    ) -> None:
+        self.template = message
+        self.params = dict(params or {})
+        self.message = message % self.params if self.params else message
+        super().__init__(self.message)
         if code is not None:
             self.code = code
 
@@ -54,9 +65,14 @@ class Invalid(ShuttleError):
     code = "invalid"
 
     def __init__(
-        self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, code=code)
+        super().__init__(message, code=code, params=params)
         self.fields = fields or {}
 
 

@@ -14,6 +14,7 @@ from shuttle import access, audit
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, NotFound
+from shuttle.i18n import N_
 from shuttle.models import Delivery, Item
 from shuttle.runtime import Runtime
 
@@ -63,7 +64,7 @@ async def decline_response(rt: Runtime, actor: Actor, item_id: str) -> dict[str,
         if delivery is None:
             raise NotFound()
         if seen.item.response_wanted == "none" or delivery.response_declined_at is not None:
-            raise Conflict("There is no response waiting to be declined.", code="wrong_state")
+            raise Conflict(N_("There is no response waiting to be declined."), code="wrong_state")
         delivery.response_declined_at = tx.now
         tx.session.add(delivery)
         await audit.record(

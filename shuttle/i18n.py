@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from shuttle.errors import ShuttleError
+
 DEFAULT = "en"
 # The languages offered, each named in its own language (for the switch in the header).
 LANGUAGES = {"en": "English", "cy": "Cymraeg"}
@@ -82,6 +84,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, told apart from the same words elsewhere."""
     return str(_translations().pgettext(context, message))
+
+
+def error_text(error: ShuttleError) -> str:
+    """A service's error message in the current language (its numbers and names filled in)."""
+    words = gettext(error.template)
+    return words % error.params if error.params else words
 
 
 def N_(message: str) -> str:

@@ -15,6 +15,7 @@ from shuttle.audit import AuditAction
 from shuttle.cases import unwanted_topics, watch_list
 from shuttle.crypto import DataCipher
 from shuttle.errors import Conflict, Invalid, NotFound
+from shuttle.i18n import N_
 from shuttle.lifecycle import EDITABLE, ItemState
 from shuttle.models import (
     Case,
@@ -55,15 +56,17 @@ class ReadBack:
                 day = date.fromisoformat(self.read_back_on)
             except ValueError:
                 raise Invalid(
-                    "The read-back date must be a real date.", code="invalid_read_back"
+                    N_("The read-back date must be a real date."), code="invalid_read_back"
                 ) from None
             if day > today:
                 raise Invalid(
-                    "The read-back date must be today or in the past.", code="invalid_read_back"
+                    N_("The read-back date must be today or in the past."), code="invalid_read_back"
                 )
         if self.received_by is not None and self.received_by not in RECEIVED_BY:
             raise Invalid(
-                f"received_by must be one of: {', '.join(RECEIVED_BY)}.", code="invalid_read_back"
+                N_("received_by must be one of: %(choices)s."),
+                params={"choices": ", ".join(RECEIVED_BY)},
+                code="invalid_read_back",
             )
         return self.declaration, day, self.received_by
 
@@ -71,10 +74,14 @@ class ReadBack:
 def _body(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
         raise Invalid(
-            "Write something before saving.", code="invalid_body", fields={"body": "required"}
+            N_("Write something before saving."), code="invalid_body", fields={"body": "required"}
         )
     if len(body) > MAX_BODY_CHARS:
-        raise Invalid(f"Keep it under {MAX_BODY_CHARS} characters.", code="invalid_body")
+        raise Invalid(
+            N_("Keep it under %(limit)s characters."),
+            params={"limit": MAX_BODY_CHARS},
+            code="invalid_body",
+        )
     return body
 
 
@@ -83,7 +90,8 @@ def _response(value: str | None) -> str:
         return "none"
     if value not in RESPONSES:
         raise Invalid(
-            f"response_wanted must be one of: {', '.join(RESPONSES)}.",
+            N_("response_wanted must be one of: %(choices)s."),
+            params={"choices": ", ".join(RESPONSES)},
             code="invalid_response_wanted",
         )
     return value
@@ -91,9 +99,9 @@ def _response(value: str | None) -> str:
 
 def _participant_ready(participant: Participant) -> None:
     if participant.state == "opted_out":
-        raise Conflict("This participant has opted out.", code="opted_out")
+        raise Conflict(N_("This participant has opted out."), code="opted_out")
     if participant.state != "active":
-        raise Conflict("Informed consent must be recorded first.", code="consent_required")
+        raise Conflict(N_("Informed consent must be recorded first."), code="consent_required")
 
 
 async def _check_recipients(tx: Tx, case_id: str, sharing: SharingConsent) -> None:
@@ -101,10 +109,10 @@ async def _check_recipients(tx: Tx, case_id: str, sharing: SharingConsent) -> No
         recipient = await tx.session.get(Participant, recipient_id)
         if recipient is None or recipient.case_id != case_id:
             raise Invalid(
-                "A recipient is not a participant in this case.", code="invalid_recipients"
+                N_("A recipient is not a participant in this case."), code="invalid_recipients"
             )
         if recipient.state == "opted_out":
-            raise Invalid("A recipient has opted out.", code="invalid_recipients")
+            raise Invalid(N_("A recipient has opted out."), code="invalid_recipients")
 
 
 async def _add_version(
@@ -172,7 +180,11 @@ async def create_item(
     (``received_by``: handwritten, phone or visit), kept with the version.
     """
     if kind not in KINDS:
-        raise Invalid(f"kind must be one of: {', '.join(KINDS)}.", code="invalid_kind")
+        raise Invalid(
+            N_("kind must be one of: %(choices)s."),
+            params={"choices": ", ".join(KINDS)},
+            code="invalid_kind",
+        )
     body = _body(body)
     wanted = _response(response_wanted)
     async with rt.write() as tx:
@@ -183,7 +195,7 @@ async def create_item(
         if case is None:
             raise NotFound()
         if case.state == "closed":
-            raise Conflict("This case is closed.", code="case_closed")
+            raise Conflict(N_("This case is closed."), code="case_closed")
         if in_reply_to is not None:
             await _check_reply_to(tx, actor, case_id, in_reply_to)
         item = Item(
@@ -245,7 +257,8 @@ async def _author(
         _participant_ready(me)
         if kind in PRACTITIONER_KINDS:
             raise Invalid(
-                "Participants write letters, messages, questions and answers.", code="invalid_kind"
+                N_("Participants write letters, messages, questions and answers."),
+                code="invalid_kind",
             )
         return me.id, False
     access.require(tx, actor, "cases:work")
@@ -253,15 +266,17 @@ async def _author(
     if on_behalf_of is None:
         if kind not in PRACTITIONER_KINDS:
             raise Invalid(
-                "A practitioner writes information or assessments,"
-                " or writes on a participant's behalf.",
+                N_(
+                    "A practitioner writes information or assessments,"
+                    " or writes on a participant's behalf."
+                ),
                 code="invalid_kind",
             )
         return None, False
     helped = await tx.session.get(Participant, on_behalf_of)
     if helped is None or helped.case_id != case_id:
         raise Invalid(
-            "on_behalf_of must be a participant in this case.", code="invalid_on_behalf_of"
+            N_("on_behalf_of must be a participant in this case."), code="invalid_on_behalf_of"
         )
     _participant_ready(helped)
     return helped.id, True
@@ -274,7 +289,7 @@ async def _check_reply_to(tx: Tx, actor: Actor, case_id: str, item_id: str) -> N
         seen = None
     if seen is None or seen.item.case_id != case_id:
         raise Invalid(
-            "in_reply_to must be an item you can see in this case.", code="invalid_reply_to"
+            N_("in_reply_to must be an item you can see in this case."), code="invalid_reply_to"
         )
 
 
@@ -297,7 +312,8 @@ async def revise_item(
         item = await access.authored_item(tx, actor, item_id)
         if item.state not in EDITABLE:
             raise Conflict(
-                f"This item is {item.state} and can no longer be changed.", code="wrong_state"
+                N_("This item has been sent on or stopped, so it can no longer be changed."),
+                code="wrong_state",
             )
         current = await relay.current_version(tx, item)
         cipher = await tx.cipher(item.case_id)
@@ -340,7 +356,7 @@ async def submit_item(rt: Runtime, actor: Actor, item_id: str) -> dict[str, Any]
         item = await access.authored_item(tx, actor, item_id)
         if item.state not in EDITABLE:
             raise Conflict(
-                f"This item is {item.state}; only drafts and returned items are sent.",
+                N_("Only drafts and items returned to you can be sent."),
                 code="wrong_state",
             )
         if item.author_participant_id is not None:

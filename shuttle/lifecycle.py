@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from shuttle.errors import Conflict
+from shuttle.i18n import N_
 from shuttle.models import Item, StatusChange
 from shuttle.runtime import Tx
 
@@ -65,7 +66,8 @@ async def change(tx: Tx, item: Item, *, state: ItemState | None = None, **values
     if state is not None:
         if not can_move(item.state, state):
             raise Conflict(
-                f"This item is {item.state} and cannot become {state.value}.", code="wrong_state"
+                N_("This item has already moved on, so that cannot be done now."),
+                code="wrong_state",
             )
         values["state"] = state.value
     values["revision"] = item.revision + 1
@@ -77,7 +79,7 @@ async def change(tx: Tx, item: Item, *, state: ItemState | None = None, **values
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("Someone else has changed this item. Reload it.", code="stale")
+        raise Conflict(N_("Someone else has changed this item. Reload it."), code="stale")
     for name, value in values.items():
         set_committed_value(item, name, value)
     if state is not None:

@@ -28,7 +28,7 @@ from shuttle.errors import (
     ShuttleError,
     TooLarge,
 )
-from shuttle.i18n import N_
+from shuttle.i18n import N_, error_text
 from shuttle.pages import errors as page_errors
 from shuttle.pages import web as page_web
 
@@ -157,7 +157,7 @@ async def _page_errors(request: web.Request, handler: Handler) -> web.StreamResp
         # Not found and forbidden look alike: never say whether something exists.
         message = _("It may have been moved, or you may not have access to it.")
         if status not in (403, 404):
-            message = _(exc.message)
+            message = error_text(exc)
         answer = await page_errors.page(
             request, status, _(PAGE_ERRORS.get(status, PAGE_ERRORS[400])), message
         )

@@ -15,6 +15,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from shuttle.i18n import N_
+
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
@@ -24,6 +26,7 @@ __all__ = [
     "hash_password_async",
     "is_common_password",
     "new_token",
+    "password_rule_broken",
     "token_digest",
     "verify_or_burn",
     "verify_password",
@@ -171,15 +174,29 @@ def check_password_rules(
 
     By default a password on the offline list of common and breached passwords is refused.
     """
+    broken = password_rule_broken(password, is_breached=is_breached)
+    return broken[0] % broken[1] if broken else None
+
+
+def password_rule_broken(
+    password: str, *, is_breached: Callable[[str], bool] | None = is_common_password
+) -> tuple[str, dict[str, int]] | None:
+    """The rule ``password`` breaks, as words marked for translation and their numbers."""
     length = len(unicodedata.normalize("NFKC", password))
     if length < MIN_PASSWORD_LENGTH:
-        return f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long."
+        return N_("Your password must be at least %(n)s characters long."), {
+            "n": MIN_PASSWORD_LENGTH
+        }
     if length > MAX_PASSWORD_LENGTH:
-        return f"Your password must be at most {MAX_PASSWORD_LENGTH} characters long."
+        return N_("Your password must be at most %(n)s characters long."), {
+            "n": MAX_PASSWORD_LENGTH
+        }
     if len(set(password)) == 1:
-        return "Your password must not be one character repeated."
+        return N_("Your password must not be one character repeated."), {}
     if is_breached is not None and is_breached(password):
-        return "This password is too common: it is on lists of passwords from data breaches."
+        return N_(
+            "This password is too common: it is on lists of passwords from data breaches."
+        ), {}
     return None
 
 

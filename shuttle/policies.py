@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shuttle.screening import ScreeningPolicyError, ScreeningRules, load_screening_rules
@@ -214,3 +215,22 @@ def load_policies(directory: Path) -> Policies:
         screening=_screening(directory / "screening"),
         vetting=_vetting(_read(directory, "vetting.toml")),
     )
+
+
+def extract_reason_labels(
+    fileobj: BinaryIO, keywords: object, comment_tags: object, options: object
+) -> Iterator[tuple[int, None, str, list[str]]]:
+    """Babel extractor (babel.cfg) for ``reasons.toml``: every reason's ``label`` (what staff
+    choose from) and ``author_label`` (what the author is told), to translate where shown.
+
+    A deployment's own wording is shown as written until its catalogue has it.
+    """
+    text = fileobj.read().decode("utf-8")
+    lines = text.splitlines()
+    for decision, entries in tomllib.loads(text).items():
+        for code, entry in entries.items():
+            for key in ("label", "author_label"):
+                words = entry.get(key)
+                if isinstance(words, str):
+                    line = next((n for n, row in enumerate(lines, 1) if words in row), 0)
+                    yield line, None, words, [f"reasons.toml {decision}.{code} {key}"]

@@ -26,6 +26,7 @@ from shuttle import audit, keys
 from shuttle.accounts import normalise_email
 from shuttle.audit import AuditAction
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
+from shuttle.i18n import N_
 from shuttle.models import (
     Assignment,
     AuditEntry,
@@ -226,12 +227,15 @@ async def approve(rt: Runtime, user_id: str) -> tuple[list[str], list[str]]:
 async def hold(rt: Runtime, user_id: str, case_id: str, reason: str) -> None:
     """Place a legal hold on a case: nothing of it is destroyed until it is lifted."""
     if reason not in HOLD_REASONS:
-        raise Invalid(f"The reason must be one of: {', '.join(HOLD_REASONS)}.")
+        raise Invalid(
+            N_("The reason must be one of: %(choices)s."),
+            params={"choices": ", ".join(HOLD_REASONS)},
+        )
     async with rt.write() as tx:
         if await tx.session.get(Case, case_id) is None:
             raise NotFound()
         if await _held(tx, case_id):
-            raise Conflict("This case is already on hold.", code="already_held")
+            raise Conflict(N_("This case is already on hold."), code="already_held")
         placed = LegalHold(case_id=case_id, reason=reason, placed_by=user_id, placed_at=tx.now)
         tx.session.add(placed)
         await audit.record(

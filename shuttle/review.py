@@ -42,7 +42,11 @@ async def review_sheet(rt: Runtime, actor: Actor, item_id: str) -> dict[str, Any
             "item": view,
             "case": await case_view(tx, case, content=True),
             "my_role": place.role,
-            "attribution": {"tag": tag, "label": tx.policies.attribution_label(tag, name)},
+            "attribution": {
+                "tag": tag,
+                "name": name,
+                "label": tx.policies.attribution_label(tag, name),
+            },
             "recipients": await _recipients(tx, item, view),
             "claim": await claims.claim_view(tx, actor, await claims.live_claim(tx, item.id)),
             "may_decide": may_decide,

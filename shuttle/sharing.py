@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from shuttle.errors import Invalid
+from shuttle.i18n import N_
 
 SCOPES = ("verbatim", "summary", "facilitator_only")
 DELIVERIES = ("portal", "read_out", "printed")
@@ -44,20 +45,28 @@ def sharing_consent(
         Invalid: with a message that says what to change.
     """
     if scope not in SCOPES:
-        raise Invalid(f"Choose how it may be shared: {', '.join(SCOPES)}.", code="invalid_scope")
+        raise Invalid(
+            N_("Choose how it may be shared: %(choices)s."),
+            params={"choices": ", ".join(SCOPES)},
+            code="invalid_scope",
+        )
     if delivery is not None and delivery not in DELIVERIES:
-        raise Invalid(f"Delivery must be one of: {', '.join(DELIVERIES)}.", code="invalid_delivery")
+        raise Invalid(
+            N_("Delivery must be one of: %(choices)s."),
+            params={"choices": ", ".join(DELIVERIES)},
+            code="invalid_delivery",
+        )
     unique = tuple(dict.fromkeys(recipient_ids))
     if len(unique) != len(recipient_ids):
-        raise Invalid("A recipient is named twice.", code="invalid_recipients")
+        raise Invalid(N_("A recipient is named twice."), code="invalid_recipients")
     if scope == "facilitator_only" and unique:
         raise Invalid(
-            "An item kept for the facilitator has no recipients.", code="invalid_recipients"
+            N_("An item kept for the facilitator has no recipients."), code="invalid_recipients"
         )
     if scope != "facilitator_only" and not unique:
-        raise Invalid("Choose who may receive it.", code="invalid_recipients")
+        raise Invalid(N_("Choose who may receive it."), code="invalid_recipients")
     if author_id is not None and author_id in unique:
-        raise Invalid("You cannot send an item to yourself.", code="invalid_recipients")
+        raise Invalid(N_("You cannot send an item to yourself."), code="invalid_recipients")
     return SharingConsent(scope, unique, delivery or "portal")
 
 

@@ -12,12 +12,13 @@ import math
 from datetime import timedelta
 
 from shuttle.errors import RateLimited
+from shuttle.i18n import N_
 from shuttle.models import SignInThrottle
 from shuttle.runtime import SERVICE_SLOT, Tx
 
 # Failures older than this are forgotten: the count starts again.
 FORGET_AFTER = timedelta(hours=24)
-TOO_MANY = "Too many attempts to sign in. Wait a little, then try again."
+TOO_MANY = N_("Too many attempts to sign in. Wait a little, then try again.")
 
 
 async def keys_for(tx: Tx, account_lookup: str | None, address: str | None) -> list[str]:

@@ -17,6 +17,7 @@ from shuttle.access import Actor, ItemAccess
 from shuttle.audit import AuditAction
 from shuttle.cases import unwanted_topics
 from shuttle.errors import Conflict, Forbidden, Invalid, NotFound
+from shuttle.i18n import N_
 from shuttle.items import item_view
 from shuttle.lifecycle import ItemState
 from shuttle.models import (
@@ -33,6 +34,10 @@ from shuttle.models import (
 from shuttle.runtime import Runtime, Tx
 
 DECISIONS = ("approve", "withhold", "return", "escalate")
+REASON_NEEDED = {
+    "withhold": N_("Choose a reason to withhold this item."),
+    "return": N_("Choose a reason to return this item."),
+}
 ACTIONS = {
     "approve": AuditAction.DECISION_APPROVE,
     "withhold": AuditAction.DECISION_WITHHOLD,
@@ -125,12 +130,16 @@ def _reason(tx: Tx, decision: str, reason: str | None) -> str | None:
     if decision not in ("withhold", "return"):
         return reason
     if not reason:
-        raise Invalid(f"Choose a reason to {decision} this item.", code="reason_required")
+        raise Invalid(REASON_NEEDED[decision], code="reason_required")
     if tx.policies.reason(decision, reason) is None:
         codes = sorted(
             tx.policies.withhold_reasons if decision == "withhold" else tx.policies.return_reasons
         )
-        raise Invalid(f"The reason must be one of: {', '.join(codes)}.", code="invalid_reason")
+        raise Invalid(
+            N_("The reason must be one of: %(choices)s."),
+            params={"choices": ", ".join(codes)},
+            code="invalid_reason",
+        )
     return reason
 
 
@@ -154,10 +163,18 @@ async def decide(
         Forbidden: an escalated item decided by anyone but the case's supervisor.
     """
     if decision not in DECISIONS:
-        raise Invalid(f"decision must be one of: {', '.join(DECISIONS)}.", code="invalid_decision")
+        raise Invalid(
+            N_("decision must be one of: %(choices)s."),
+            params={"choices": ", ".join(DECISIONS)},
+            code="invalid_decision",
+        )
     for text in (note, summary, internal_note):
         if text is not None and len(text) > MAX_NOTE_CHARS:
-            raise Invalid(f"Keep notes under {MAX_NOTE_CHARS} characters.", code="invalid_note")
+            raise Invalid(
+                N_("Keep notes under %(limit)s characters."),
+                params={"limit": MAX_NOTE_CHARS},
+                code="invalid_note",
+            )
     async with rt.write() as tx:
         access.require(tx, actor, "items:decide")
         seen = await access.item(tx, actor, item_id)
@@ -168,20 +185,22 @@ async def decide(
         version = await relay.current_version(tx, item)
         if version_digest != version.digest:
             raise Conflict(
-                "Someone has changed this item since you opened it.", code="stale_version"
+                N_("Someone has changed this item since you opened it."), code="stale_version"
             )
         is_supervisor = place.role == "supervisor"
         await check_may_decide(tx, item, actor, is_supervisor, decision)
         if decision == "approve" and version.scope == "facilitator_only":
             raise Conflict(
-                "An item kept for the facilitator is never passed on.", code="facilitator_only"
+                N_("An item kept for the facilitator is never passed on."), code="facilitator_only"
             )
         # A second approver may endorse the summary already proposed instead of writing one.
         needs_summary = version.scope == "summary" and item.state != ItemState.HELD
         if decision == "approve" and needs_summary and not (summary and summary.strip()):
-            raise Invalid("Write the summary that will be passed on.", code="summary_required")
+            raise Invalid(N_("Write the summary that will be passed on."), code="summary_required")
         if decision == "escalate" and is_supervisor and item.state == ItemState.ESCALATED:
-            raise Invalid("You are this case's supervisor: decide it.", code="already_escalated")
+            raise Invalid(
+                N_("You are this case's supervisor: decide it."), code="already_escalated"
+            )
         opened = (
             await tx.session.exec(
                 select(Reading.at).where(
@@ -243,10 +262,10 @@ async def check_may_decide(
     if item.state == ItemState.HELD and await _needs_second_approval(tx, item):
         if decision == "approve" and actor.user_id in await relay.approvers(tx, item):
             raise Conflict(
-                "A second, different practitioner must approve this.", code="same_approver"
+                N_("A second, different practitioner must approve this."), code="same_approver"
             )
         return
-    raise Conflict(f"This item is {item.state}; there is nothing to decide.", code="wrong_state")
+    raise Conflict(N_("There is nothing to decide on this item now."), code="wrong_state")
 
 
 async def _apply(
@@ -320,7 +339,7 @@ async def summary_consent(
         )
         summary = (await tx.session.exec(query)).first()
         if summary is None or item.state != ItemState.HELD:
-            raise Conflict("There is no summary waiting for your answer.", code="no_summary")
+            raise Conflict(N_("There is no summary waiting for your answer."), code="no_summary")
         summary.state = "agreed" if agree else "declined"
         summary.answered_at = tx.now
         tx.session.add(summary)

@@ -3,13 +3,17 @@ placeholders. (The browser tests check the Welsh pages themselves.)"""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from shuttle import i18n
+from shuttle.errors import Invalid
+from shuttle.i18n import N_, error_text
 from shuttle.settings import PROJECT_ROOT
 
 PO = PROJECT_ROOT / "web/locale/cy/LC_MESSAGES/messages.po"
@@ -17,10 +21,11 @@ PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 
 def _extracted() -> set[str]:
-    """Every message the code and templates ask to translate (as `make translations` finds)."""
+    """Every message the code, templates and policies ask to translate (babel.cfg, as
+    `make translations` finds them)."""
     found: set[str] = set()
-    method_map = [("shuttle/**.py", "python"), ("web/templates/**.html", "jinja2")]
-    options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "silent": "false"}}
+    with (PROJECT_ROOT / "babel.cfg").open() as config:
+        method_map, options = parse_mapping_cfg(config, "babel.cfg")
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(PROJECT_ROOT), method_map, options
     ):
@@ -68,3 +73,45 @@ def test_welsh_is_served_in_welsh() -> None:
     with i18n.speaking("cy"):
         assert i18n.gettext("Sign in") == "Mewngofnodi"
     assert i18n.gettext("Sign in") == "Sign in"
+
+
+# Errors whose message a page shows (middleware and the pages' own forms): every one is marked
+# for translation where it is raised. NotFound and Forbidden pages say the same thing whatever
+# the cause; NotSignedIn sends people to sign in.
+SHOWN_ERRORS = {"Invalid", "Conflict", "Malformed", "TooLarge", "RateLimited"}
+
+
+def test_every_error_a_page_can_show_is_marked_for_translation() -> None:
+    """No service raises an error a page shows with words left out of the catalogue: each
+    message is ``N_("...")`` (numbers and names as ``%(name)s`` in ``params=``), or a name
+    given to words marked where they are defined."""
+    unmarked = []
+    for path in sorted((PROJECT_ROOT / "shuttle").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in SHOWN_ERRORS
+                and node.args
+            ):
+                continue
+            words = node.args[0]
+            marked = (
+                isinstance(words, ast.Call)
+                and isinstance(words.func, ast.Name)
+                and words.func.id == "N_"
+                and isinstance(words.args[0], ast.Constant)
+            )
+            if not marked and not isinstance(words, ast.Name | ast.Subscript):
+                where = f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}"
+                unmarked.append(f"{where}: {ast.unparse(words)[:80]}")
+    assert not unmarked, "mark these for translation with N_():\n" + "\n".join(unmarked)
+
+
+def test_a_service_error_is_shown_in_welsh() -> None:
+    """What a page shows of a service's error: in Welsh, with its numbers filled in."""
+    i18n.load(PROJECT_ROOT / "web/locale")
+    error = Invalid(N_("Keep it under %(limit)s characters."), params={"limit": 50_000})
+    assert error.message == "Keep it under 50000 characters."  # the API's words
+    with i18n.speaking("cy"):
+        assert error_text(error) == "Cadwch ef o dan 50000 nod."

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from shuttle.access import Actor
 from shuttle.accounts import authenticate
 from shuttle.errors import Invalid, Malformed, NotSignedIn, TooLarge
+from shuttle.i18n import N_
 from shuttle.runtime import Runtime
 from shuttle.settings import Settings
 
@@ -51,16 +52,16 @@ async def body(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise TooLarge("The request is too large.") from exc
+        raise TooLarge(N_("The request is too large.")) from exc
     if not raw.strip():
         data: Any = {}
     else:
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise Malformed("The request body is not valid JSON.") from exc
+            raise Malformed(N_("The request body is not valid JSON.")) from exc
     if not isinstance(data, dict):
-        raise Malformed("The request body must be a JSON object.")
+        raise Malformed(N_("The request body must be a JSON object."))
     try:
         return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
@@ -69,7 +70,10 @@ async def body(request: web.Request, model: type[ModelT]) -> ModelT:
         }
         names = ", ".join(fields)
         raise Invalid(
-            f"Some fields are not right: {names}.", code="invalid_fields", fields=fields
+            N_("Some fields are not right: %(names)s."),
+            params={"names": names},
+            code="invalid_fields",
+            fields=fields,
         ) from exc
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from shuttle import mfa, sessions
 from shuttle.api.http import runtime
 from shuttle.errors import Invalid, NotSignedIn
+from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.web import (
     forget_cookie,
@@ -146,7 +147,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             {"text": _("Your current password is not right"), "href": "#current_password"}
         )
     except Invalid as exc:
-        errors.append({"text": _(exc.message), "href": "#new_password"})
+        errors.append({"text": error_text(exc), "href": "#new_password"})
     else:
         raise see_other("/account", done="password")
     return render(

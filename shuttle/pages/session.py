@@ -7,7 +7,7 @@ from aiohttp import web
 from shuttle import accounts
 from shuttle.api.http import runtime
 from shuttle.errors import Conflict, Invalid, NotFound, NotSignedIn
-from shuttle.i18n import LANGUAGES
+from shuttle.i18n import LANGUAGES, error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.security import code_step
 from shuttle.pages.web import (
@@ -155,7 +155,7 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
             )
         except Invalid as exc:
             field = "email" if exc.code == "invalid_email" else "password"
-            errors.append({"text": _(exc.message), "href": f"#{field}"})
+            errors.append({"text": error_text(exc), "href": f"#{field}"})
         except Conflict:
             errors.append({"text": _("That e-mail address cannot be used"), "href": "#email"})
         else:

@@ -28,7 +28,7 @@ from shuttle.access import Actor
 from shuttle.accounts import authenticate
 from shuttle.api.http import ACTOR, runtime
 from shuttle.errors import Malformed, NotSignedIn
-from shuttle.i18n import gettext as _
+from shuttle.i18n import N_
 from shuttle.settings import Settings
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -160,12 +160,12 @@ async def check_csrf(request: web.Request) -> None:
     # Browsers send "Origin: null" under our Referrer-Policy (no-referrer): the token decides.
     origin = request.headers.get("Origin")
     if origin not in (None, "null") and origin != f"{request.scheme}://{request.host}":
-        raise Malformed(_("This form was sent from another site."), code="cross_site")
+        raise Malformed(N_("This form was sent from another site."), code="cross_site")
     data = await request.post()
     sent = data.get(CSRF_FIELD)
     if not isinstance(sent, str) or not csrf_ok(request, sent):
         raise Malformed(
-            _("This form has expired. Go back, reload the page and try again."), code="csrf"
+            N_("This form has expired. Go back, reload the page and try again."), code="csrf"
         )
 
 

@@ -47,6 +47,8 @@ PAGES: tuple[Route, ...] = (
     Route("GET", ITEM + "/sent", writing.sent, "page.participant.item.sent", "Sent: what happens next", "its author"),
     Route("GET", ITEM + "/summary", my_items.summary, "page.participant.item.summary", "The facilitator's summary", "its author"),
     Route("POST", ITEM + "/summary", my_items.answer_summary, "page.participant.item.summary.post", "Agree or not to the summary", "its author"),
+    Route("GET", ITEM + "/withdraw", my_items.withdraw_form, "page.participant.item.withdraw", "Withdraw it: are you sure?", "its author"),
+    Route("POST", ITEM + "/withdraw", my_items.withdraw, "page.participant.item.withdraw.post", "Withdraw it", "its author"),
     Route("GET", MY + "/inbox", reading.inbox, "page.participant.inbox", "Letters and messages for me", "participants"),
     Route("GET", RECEIVED, reading.before, "page.participant.received", "Before you read", "its recipient"),
     Route("POST", RECEIVED, reading.read_now, "page.participant.received.post", "Read it now", "its recipient"),

@@ -125,12 +125,3 @@ def page(
         participant_page=True,
         **context,
     )
-
-
-# The explanations of policies/reasons.toml an author sees when an item comes back to them,
-# marked here so that the Welsh catalogue has them (shown through gettext on the item page).
-RETURN_EXPLANATIONS = (
-    N_("Your facilitator has asked you to change something before it is passed on."),
-    N_("Please take out anything that could show where someone lives, works or can be found."),
-    N_("Your facilitator has returned this to you with a note."),
-)

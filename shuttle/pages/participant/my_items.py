@@ -7,10 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from shuttle import cases, vetting
+from shuttle import cases, items, vetting
 from shuttle.api.http import runtime
 from shuttle.i18n import N_
 from shuttle.i18n import gettext as _
+from shuttle.lifecycle import BEFORE_RELAY
 from shuttle.pages.participant.frame import (
     HANDOVER,
     RESPONSES,
@@ -27,6 +28,14 @@ from shuttle.pages.web import form, see_other, signed_in, text
 DONE = {
     "agreed": N_("You agreed to the summary. It will be passed on when the other person is ready."),
     "declined": N_("You did not agree to the summary. Your facilitator will look at it again."),
+    "withdrawn": N_("You have withdrawn it. It will not be passed on."),
+}
+# The button on an item's page that takes it back before it is passed on, by kind.
+WITHDRAW = {
+    "letter": N_("Withdraw this letter"),
+    "message": N_("Withdraw this message"),
+    "question": N_("Withdraw this question"),
+    "answer": N_("Withdraw this answer"),
 }
 
 
@@ -49,8 +58,34 @@ async def show(request: web.Request) -> web.Response:
         responses=RESPONSES,
         handover=HANDOVER,
         done=_(done) if done else None,
+        withdraw=_(WITHDRAW.get(item["kind"], WITHDRAW["message"]))
+        if item["state"] in BEFORE_RELAY
+        else None,
         back_link="/my",
     )
+
+
+async def withdraw_form(request: web.Request) -> web.StreamResponse:
+    """GET /my/items/{item_id}/withdraw: what withdrawing means, and are they sure."""
+    item = await own_item(request)
+    if item["state"] not in BEFORE_RELAY:
+        raise see_other(f"/my/items/{item['id']}")
+    return page(
+        request,
+        "withdraw.html",
+        _("Are you sure you want to withdraw it?"),
+        item=item,
+        back_link=f"/my/items/{item['id']}",
+    )
+
+
+async def withdraw(request: web.Request) -> web.StreamResponse:
+    """POST /my/items/{item_id}/withdraw: take it back (items.withdraw_item); nothing is passed
+    on. If it was passed on in the meantime, the service refuses and the error page says so."""
+    actor = await signed_in(request)
+    item = await own_item(request)
+    await items.withdraw_item(runtime(request), actor, item["id"])
+    raise see_other(f"/my/items/{item['id']}", done="withdrawn")
 
 
 async def summary(request: web.Request) -> web.Response:

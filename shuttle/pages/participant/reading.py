@@ -18,10 +18,18 @@ from shuttle.pages.web import see_other, signed_in
 async def inbox(request: web.Request) -> web.Response:
     """GET /my/inbox: who each item is from, when, and New or Read; never the words."""
     actor = await signed_in(request)
-    received = await relay.inbox(runtime(request), actor)
+    received = [_named(item) for item in await relay.inbox(runtime(request), actor)]
     return page(
         request, "inbox.html", _("Letters and messages for you"), received=received, kinds=KINDS
     )
+
+
+def _named(item: dict[str, Any]) -> dict[str, Any]:
+    """Who it is from, in the reader's language: ``from`` to start a sentence with, and
+    ``from_in_sentence`` for the middle of one (the service names a facilitator in English)."""
+    if item["attribution"]["tag"] == "facilitator_assessment":
+        return {**item, "from": _("Your facilitator"), "from_in_sentence": _("your facilitator")}
+    return {**item, "from_in_sentence": item["from"]}
 
 
 async def _received(request: web.Request) -> dict[str, Any]:
@@ -30,7 +38,7 @@ async def _received(request: web.Request) -> dict[str, Any]:
     item = await items.get_item(runtime(request), actor, request.match_info["item_id"])
     if "attribution" not in item:
         raise NotFound()
-    return item
+    return _named(item)
 
 
 async def before(request: web.Request) -> web.Response:
@@ -62,7 +70,8 @@ async def letter(request: web.Request) -> web.StreamResponse:
     return page(
         request,
         "letter.html",
-        _("%(kind)s from %(name)s") % {"kind": kind_words(item["kind"]), "name": item["from"]},
+        _("%(kind)s from %(name)s")
+        % {"kind": kind_words(item["kind"]), "name": item["from_in_sentence"]},
         item=item,
         declined=declined,
         back_link="/my/inbox",

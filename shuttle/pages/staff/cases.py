@@ -10,6 +10,7 @@ from shuttle import cases, disclosure, follow_ups, items, records
 from shuttle.access import Actor
 from shuttle.api.http import runtime
 from shuttle.errors import Invalid
+from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.staff.frame import navigation
 from shuttle.pages.web import form, render, see_other, signed_in, text
@@ -34,6 +35,7 @@ async def case_list(request: web.Request) -> web.Response:
 async def _new_case_page(
     request: web.Request, actor: Actor, status: int = 200, **context: Any
 ) -> web.Response:
+    rt = runtime(request)
     return render(
         request,
         "staff/case_new.html",
@@ -41,7 +43,9 @@ async def _new_case_page(
         title=_("Open a case"),
         navigation=navigation(actor, "cases"),
         back_link="/cases",
-        supervisors=await cases.supervisors(runtime(request), actor),
+        supervisors=await cases.supervisors(rt, actor),
+        # Someone who cannot lead a case (a manager) names its lead; a practitioner leads it.
+        leads=None if actor.is_practitioner else await cases.lead_practitioners(rt, actor),
         **context,
     )
 
@@ -52,28 +56,38 @@ async def new_case_form(request: web.Request) -> web.Response:
     return await _new_case_page(request, actor, posted={})
 
 
+# Where on the form a refusal from cases.create_case is corrected, by the field it names.
+FIELD_OF = {"reference": "reference", "lead_practitioner_id": "lead", "supervisor_id": "supervisor"}
+
+
 async def create_case(request: web.Request) -> web.StreamResponse:
-    """POST /cases/new: open the case (the caller leads it) and go to it."""
+    """POST /cases/new: open the case and go to it. A practitioner leads it; a manager names
+    its lead."""
     actor = await signed_in(request)
     data = await form(request)
     errors = []
     reference = text(data, "reference")
+    lead = None if actor.is_practitioner else text(data, "lead") or None
     if not reference:
         errors.append({"text": _("Enter the case reference"), "href": "#reference"})
-    else:
+    if not actor.is_practitioner and not lead:
+        errors.append({"text": _("Choose who will lead the case"), "href": "#lead"})
+    if not errors:
         try:
             case = await cases.create_case(
                 runtime(request),
                 actor,
                 reference=reference,
                 sensitive_complex=data.get("sensitive") == "yes",
-                lead_practitioner_id=None,
+                lead_practitioner_id=lead,
                 supervisor_id=text(data, "supervisor") or None,
                 pre_trial=data.get("pre_trial") == "yes",
             )
         except Invalid as exc:
-            field = "reference" if exc.code == "invalid_reference" else "supervisor"
-            errors.append({"text": _(exc.message), "href": f"#{field}"})
+            field = next((FIELD_OF[f] for f in exc.fields if f in FIELD_OF), "reference")
+            if field == "lead" and actor.is_practitioner:
+                field = "sensitive"  # they lead it themselves: the sensitive case needs a senior
+            errors.append({"text": error_text(exc), "href": f"#{field}"})
         else:
             raise see_other(f"/cases/{case['id']}", notice="created")
     return await _new_case_page(request, actor, status=422, errors=errors, posted=data)

@@ -10,6 +10,7 @@ from shuttle import cases
 from shuttle.access import Actor
 from shuttle.api.http import runtime
 from shuttle.errors import Invalid
+from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.staff.frame import navigation
 from shuttle.pages.web import form, render, see_other, signed_in, text
@@ -65,7 +66,7 @@ async def add_participant(request: web.Request) -> web.Response:
                 shown_to_others_as=text(data, "shown_to_others_as"),
             )
         except Invalid as exc:
-            errors.append({"text": _(exc.message), "href": "#display_name"})
+            errors.append({"text": error_text(exc), "href": "#display_name"})
         else:
             return _invitation(request, actor, added["display_name"], added["invitation_token"])
     return _page(
@@ -146,7 +147,7 @@ async def record_consent(request: web.Request) -> web.StreamResponse:
             field = (
                 "accepts_responsibility" if exc.code == "responsibility_not_accepted" else "sheet"
             )
-            errors.append({"text": _(exc.message), "href": f"#{field}"})
+            errors.append({"text": error_text(exc), "href": f"#{field}"})
         else:
             raise see_other(f"/cases/{case_id}", notice="consent")
     person = await cases.get_participant(rt, actor, case_id, participant_id)

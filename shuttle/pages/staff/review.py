@@ -11,6 +11,7 @@ from shuttle import review, vetting
 from shuttle.access import Actor
 from shuttle.api.http import runtime
 from shuttle.errors import Conflict, Invalid
+from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.staff.frame import navigation
 from shuttle.pages.web import form, render, see_other, signed_in, text
@@ -61,7 +62,7 @@ def timeline(sheet: dict[str, Any]) -> list[dict[str, Any]]:
             "decision": d["decision"],
             "by": names.get(d["decided_by"], ""),
             "by_supervisor": d["by_supervisor"],
-            "reason": d["reason"],
+            "reason": sheet.get(f"{d['decision']}_reasons", {}).get(d["reason"], d["reason"]),
             "note": d["note"],
             "internal_note": d["internal_note"],
             "version": d["version"],
@@ -150,7 +151,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         except Conflict as exc:
             stale = exc.code == "stale_version"
             if not stale:
-                errors.append({"text": _(exc.message), "href": "#decision"})
+                errors.append({"text": error_text(exc), "href": "#decision"})
         else:
             raise see_other("/queue", notice="decided")
     sheet = await review.review_sheet(rt, actor, item_id)
@@ -169,4 +170,4 @@ def _error(exc: Invalid, decision: str) -> dict[str, str]:
         return {"text": what, "href": f"#{decision}-reason"}
     if exc.code == "summary_required":
         return {"text": _("Write the summary that will be passed on"), "href": "#summary"}
-    return {"text": _(exc.message), "href": "#" + FIELD_OF.get(exc.code, "decision")}
+    return {"text": error_text(exc), "href": "#" + FIELD_OF.get(exc.code, "decision")}

@@ -12,6 +12,7 @@ from shuttle import cases, items
 from shuttle.access import Actor
 from shuttle.api.http import runtime
 from shuttle.errors import Invalid
+from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
 from shuttle.pages.staff.frame import navigation
 from shuttle.pages.web import form, render, see_other, signed_in, text
@@ -118,7 +119,7 @@ async def write(request: web.Request) -> web.StreamResponse:
                 "invalid_read_back": "read_back-day",
                 "invalid_body": "body",
             }.get(exc.code, "on_behalf_of")
-            errors.append({"text": _(exc.message), "href": f"#{field}"})
+            errors.append({"text": error_text(exc), "href": f"#{field}"})
         else:
             raise see_other(f"/cases/{case_id}", notice="written")
     return await _page(request, actor, data, errors)
