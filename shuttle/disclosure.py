@@ -44,8 +44,9 @@ from shuttle.models import (
     Participant,
     StatusChange,
     Summary,
+    User,
 )
-from shuttle.runtime import Runtime, Tx
+from shuttle.runtime import SERVICE_SLOT, Runtime, Tx
 from shuttle.sharing import SharingConsent
 
 VERIFIER = Path(__file__).with_name("inclusion_verifier.py")
@@ -266,7 +267,14 @@ async def review(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
         events = await _process(tx, participant, {i.id for i in items}, {d.id for d, _ in relayed})
         undecided = sum(1 for n in notes if n["decision"] is None)
         you = await participant_view(tx, participant)
+        staff = {
+            request.first_approved_by,
+            request.released_by,
+            request.extended_by,
+            *(n["decision"]["decided_by"] for n in notes if n["decision"]),
+        }
         return {
+            "staff_names": await _staff_names(tx, {s for s in staff if s}),
             "request": _view(request),
             "participant": {
                 "id": participant.id,
@@ -297,11 +305,19 @@ async def review(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
             "events": events,
             "undecided": undecided,
             "may_decide": place is not None and request.state != "released",
+            "may_download": place is not None and request.state == "released",
             "exemptions": {c: e.label for c, e in tx.policies.exemptions.items()},
             "extension_reasons": dict(tx.policies.extension_reasons),
             "extension_months": tx.policies.disclosure.extension_months,
             "next_step": _next_step(request, actor, place, undecided),
         }
+
+
+async def _staff_names(tx: Tx, user_ids: set[str]) -> dict[str, str]:
+    """The names of staff who took part in a review, by user id."""
+    service = await tx.cipher(SERVICE_SLOT)
+    users = (await tx.session.exec(select(User).where(col(User.id).in_(user_ids)))).all()
+    return {u.id: service.open(u.name_enc, row=f"user:{u.id}", field="name") for u in users}
 
 
 def _next_step(
@@ -781,12 +797,23 @@ async def _process(
     return events
 
 
+def _when(value: str | None) -> str:
+    """An ISO time or day in words: "24 November 2026, 12:51 UTC" or "6 January 2026"."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    day = f"{moment.day} {moment:%B %Y}"
+    return day if len(value) == 10 else f"{day}, {moment:%H:%M} UTC"
+
+
 @cache
 def _templates(web_dir: Path) -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(web_dir / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    environment.filters["when"] = _when
+    return environment
 
 
 PROOFS_README = """
