@@ -22,14 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from shuttle import access, audit, case_records, checkpoints, relay
+from shuttle import access, audit, case_records, checkpoints
 from shuttle.access import Actor
 from shuttle.audit import AuditAction
 from shuttle.case_records import NOTE_KINDS
 from shuttle.cases import participant_view
+from shuttle.crypto import DataCipher
 from shuttle.deadlines import due_by
 from shuttle.errors import Conflict, Invalid, NotFound
 from shuttle.models import (
@@ -622,41 +624,66 @@ async def compile_records(
     cipher = await tx.cipher(participant.case_id)
     you = await participant_view(tx, participant)
     you.pop("has_account", None)
+    # Plain rows, not ORM objects: a big case has tens of thousands of them.
     mine = col(Item.author_participant_id) == participant.id
-    own_items = (
-        await tx.session.exec(select(Item).where(mine).order_by(col(Item.created_at)))
-    ).all()
-    versions = _grouped(
-        (
-            await tx.session.exec(
-                select(ItemVersion)
-                .join(Item, col(Item.id) == col(ItemVersion.item_id))
-                .where(mine)
-                .order_by(col(ItemVersion.number))
+    own_items = await _rows(
+        tx,
+        sa_select(
+            *_cols(
+                Item.id, Item.kind, Item.state, Item.assisted, Item.response_wanted, Item.created_at
             )
-        ).all(),
+        )
+        .where(mine)
+        .order_by(col(Item.created_at)),
+    )
+    versions = _grouped(
+        await _rows(
+            tx,
+            sa_select(
+                *_cols(
+                    ItemVersion.id,
+                    ItemVersion.item_id,
+                    ItemVersion.number,
+                    ItemVersion.body_enc,
+                    ItemVersion.scope,
+                    ItemVersion.recipient_ids,
+                    ItemVersion.delivery,
+                    ItemVersion.digest,
+                    ItemVersion.created_at,
+                )
+            )
+            .join(Item, col(Item.id) == col(ItemVersion.item_id))
+            .where(mine)
+            .order_by(col(ItemVersion.number)),
+        ),
         "item_id",
     )
     summaries = _grouped(
-        (
-            await tx.session.exec(
-                select(Summary)
-                .join(Item, col(Item.id) == col(Summary.item_id))
-                .where(mine)
-                .order_by(col(Summary.proposed_at))
+        await _rows(
+            tx,
+            sa_select(
+                *_cols(
+                    Summary.id,
+                    Summary.item_id,
+                    Summary.text_enc,
+                    Summary.state,
+                    Summary.proposed_at,
+                )
             )
-        ).all(),
+            .join(Item, col(Item.id) == col(Summary.item_id))
+            .where(mine)
+            .order_by(col(Summary.proposed_at)),
+        ),
         "item_id",
     )
     history = _grouped(
-        (
-            await tx.session.exec(
-                select(StatusChange)
-                .join(Item, col(Item.id) == col(StatusChange.item_id))
-                .where(mine)
-                .order_by(col(StatusChange.revision))
-            )
-        ).all(),
+        await _rows(
+            tx,
+            sa_select(*_cols(StatusChange.item_id, StatusChange.state, StatusChange.at))
+            .join(Item, col(Item.id) == col(StatusChange.item_id))
+            .where(mine)
+            .order_by(col(StatusChange.revision)),
+        ),
         "item_id",
     )
     written = [
@@ -672,7 +699,7 @@ async def compile_records(
                     "number": v.number,
                     "body": cipher.open(v.body_enc, row=f"item_version:{v.id}", field="body"),
                     "sharing": SharingConsent(
-                        v.scope, tuple(relay.recipient_ids(v)), v.delivery
+                        v.scope, tuple(json.loads(v.recipient_ids)), v.delivery
                     ).public(),
                     "digest": v.digest,
                     "created_at": v.created_at.isoformat(),
@@ -693,15 +720,26 @@ async def compile_records(
         }
         for item in own_items
     ]
-    deliveries = (
-        await tx.session.exec(
-            select(Delivery, Item)
-            .join(Item, col(Item.id) == col(Delivery.item_id))
-            .where(Delivery.recipient_id == participant.id)
-            .order_by(col(Delivery.relayed_at))
+    deliveries = await _rows(
+        tx,
+        sa_select(
+            *_cols(
+                Delivery.id,
+                Delivery.body_enc,
+                Delivery.attribution_tag,
+                Delivery.label_enc,
+                Delivery.from_enc,
+                Delivery.relayed_at,
+                Delivery.read_at,
+                col(Item.id).label("item_id"),
+                Item.kind,
+            )
         )
-    ).all()
-    received = [await relay.delivery_view(tx, d, i) for d, i in deliveries]
+        .join(Item, col(Item.id) == col(Delivery.item_id))
+        .where(col(Delivery.recipient_id) == participant.id)
+        .order_by(col(Delivery.relayed_at)),
+    )
+    received = [_delivered(cipher, d) for d in deliveries]
     decided = await _decisions(tx, request.id)
     notes = []
     for note in await _notes_about(tx, participant.id):
@@ -763,8 +801,36 @@ async def compile_records(
             for f in about["feedback"]
         ],
         "process": await _process(
-            tx, participant, {i.id for i in own_items}, {d.id for d, _ in deliveries}
+            tx, participant, {i.id for i in own_items}, {d.id for d in deliveries}
         ),
+    }
+
+
+def _cols(*fields: Any) -> list[Any]:
+    """Model fields as columns (labelled columns as they are), for a Core select."""
+    return [field if isinstance(field, ColumnElement) else col(field) for field in fields]
+
+
+async def _rows(tx: Tx, statement: Any) -> Sequence[Any]:
+    """Plain rows (named tuples) of a Core select, in the transaction: no ORM objects."""
+    connection = await tx.session.connection()
+    return (await connection.execute(statement)).all()
+
+
+def _delivered(cipher: DataCipher, row: Any) -> dict[str, Any]:
+    """A delivery as its recipient sees it (``relay.delivery_view``'s shape), from a row."""
+    name = f"delivery:{row.id}"
+    return {
+        "id": row.item_id,
+        "kind": row.kind,
+        "body": cipher.open(row.body_enc, row=name, field="body"),
+        "attribution": {
+            "tag": row.attribution_tag,
+            "label": cipher.open(row.label_enc, row=name, field="label"),
+        },
+        "from": cipher.open(row.from_enc, row=name, field="from"),
+        "relayed_at": row.relayed_at.isoformat(),
+        "read_at": row.read_at.isoformat() if row.read_at else None,
     }
 
 

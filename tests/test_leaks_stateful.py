@@ -1943,8 +1943,10 @@ def break_records(monkeypatch: pytest.MonkeyPatch) -> None:
 
     original = disclosure.compile_records
 
-    async def compile_records(tx: Any, participant: Any, request: Any) -> dict[str, Any]:
-        records = await original(tx, participant, request)
+    async def compile_records(
+        tx: Any, participant: Any, request: Any, **released: Any
+    ) -> dict[str, Any]:
+        records = await original(tx, participant, request, **released)
         query = select(Participant).where(Participant.case_id == participant.case_id)
         everyone = (await tx.session.exec(query)).all()
         records["everyone"] = [await disclosure.participant_view(tx, p) for p in everyone]
