@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# records.pdf in disclosure packages: WeasyPrint draws text with Pango, in these fonts.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md* ./
 COPY shuttle ./shuttle
 COPY policies ./policies

@@ -23,13 +23,15 @@ $(ASSETS): $(STAMP) web/assets/package-lock.json $(wildcard web/assets/scss/*.sc
 	touch $@
 
 setup: $(STAMP) $(ASSETS)
+	scripts/install-pdf-tools
 
 # Options for serve: make run ARGS="--port 8081"
 run: setup
 	$(BIN)/shuttle serve $(ARGS)
 
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k relay"
-# The browser tests need Debian's chromium: installed here when we can (root or sudo).
+# The browser tests need Debian's chromium: installed here when we can (root or sudo); setup
+# installs Debian's Pango (records.pdf) and poppler-utils (its test) the same way.
 test: setup
 	scripts/install-browser
 	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-all

@@ -112,6 +112,22 @@ async def worked_case(tx: Tx, actor: Actor, case_id: str) -> tuple[Case, Assignm
     return case, place
 
 
+async def overseen_case(tx: Tx, actor: Actor, case_id: str) -> tuple[Case, Assignment | None]:
+    """A case whose record the caller may read: one they work on (with their assignment), or,
+    for a service manager (``cases:overview``), any case of the service (no assignment).
+    NotFound for any other, the same as for a case that does not exist."""
+    if actor.is_practitioner:
+        return await worked_case(tx, actor, case_id)
+    found = None
+    if tx.policies.can(actor.role, "cases:overview"):
+        found = await tx.session.get(Case, case_id)
+    _decided(actor, "overseen_case", case_id, found is not None)
+    if found is None:
+        raise NotFound()
+    await tx.lock_case(case_id)
+    return found, None
+
+
 async def own_participant(tx: Tx, actor: Actor) -> Participant:
     """The caller's own participant record."""
     if not actor.is_participant:

@@ -39,16 +39,25 @@ def local_day(moment: datetime, rules: DisclosureRules) -> date:
     return moment.astimezone(ZoneInfo(rules.timezone)).date()
 
 
-def due_by(received: datetime, rules: DisclosureRules, *, extended: bool = False) -> datetime:
+def due_by(
+    received: datetime,
+    rules: DisclosureRules,
+    *,
+    extended: bool = False,
+    extra_months: int | None = None,
+) -> datetime:
     """The end of the last day to respond, in UTC.
 
     The day of receipt counts as day one (in the service's time zone, whatever the hour);
     the answer is due on the corresponding date of the next month (plus the extension, if
-    the request is complex), moved to the next working day if that is a weekend or holiday.
+    the request is complex or one of many: ``extra_months``, or with ``extended`` the most
+    the policy allows), moved to the next working day if that is a weekend or holiday.
     """
     zone = ZoneInfo(rules.timezone)
     local_day = received.astimezone(zone).date()
-    months = 1 + (rules.extension_months if extended else 0)
+    if extra_months is None:
+        extra_months = rules.extension_months if extended else 0
+    months = 1 + extra_months
     last = next_working_day(add_months(local_day, months), rules.public_holidays)
     end = datetime.combine(last, time(23, 59, 59), tzinfo=zone)
     return end.astimezone(ZoneInfo("UTC"))

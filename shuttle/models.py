@@ -150,6 +150,10 @@ class Case(SQLModel, table=True):
     pre_trial: bool = False
     pre_trial_consultation_at: datetime | None = when(nullable=True)
     watch_list_enc: bytes | None = secret(nullable=True)
+    # The case record (guidance G 6): what happened, and who referred the case, and when.
+    incident_enc: bytes | None = secret(nullable=True)
+    referral_source: str | None = Field(default=None, max_length=32)
+    referred_on: date | None = None
     created_by: str = Field(foreign_key="user_account.id", max_length=36)
     created_at: datetime = when()
 
@@ -371,6 +375,52 @@ class DisclosureRequest(SQLModel, table=True):
     released_at: datetime | None = when(nullable=True)
     released_by: str | None = Field(default=None, max_length=36)
     package_enc: bytes | None = secret(nullable=True)
+    # Two-person release: the first approval, by a practitioner on the case.
+    first_approved_by: str | None = Field(default=None, max_length=36)
+    first_approved_at: datetime | None = when(nullable=True)
+    # The extension of the time limit (complex or numerous requests), with its reason.
+    extended_at: datetime | None = when(nullable=True)
+    extended_by: str | None = Field(default=None, max_length=36)
+    extension_months: int | None = None
+    extension_reason: str | None = Field(default=None, max_length=32)
+    extension_note_enc: bytes | None = secret(nullable=True)
+
+
+class CaseEntry(SQLModel, table=True):
+    """One entry of the case record: a facilitator's note or risk assessment (about a
+    participant, or the case), a contact (visit, call, letter, meeting), an outcome, feedback.
+
+    ``detail`` is a code whose meaning depends on ``kind``: the risk level, the kind of
+    contact, the outcome's state, or how feedback was given.
+    """
+
+    __tablename__ = "case_entry"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
+    kind: str = Field(max_length=16)
+    participant_id: str | None = Field(
+        default=None, foreign_key="participant.id", index=True, max_length=36
+    )
+    detail: str | None = Field(default=None, max_length=32)
+    happened_on: date | None = None
+    text_enc: bytes | None = secret(nullable=True)
+    written_by: str = Field(foreign_key="user_account.id", max_length=36)
+    written_at: datetime = when()
+
+
+class DisclosureDecision(SQLModel, table=True):
+    """A practitioner's decision on one note or risk assessment for one request for records:
+    disclose it, or withhold it with an exemption (policies/disclosure.toml)."""
+
+    __tablename__ = "disclosure_decision"
+    __table_args__ = (UniqueConstraint("request_id", "entry_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    request_id: str = Field(foreign_key="disclosure_request.id", index=True, max_length=36)
+    entry_id: str = Field(foreign_key="case_entry.id", index=True, max_length=36)
+    decision: str = Field(max_length=16)
+    exemption: str | None = Field(default=None, max_length=32)
+    decided_by: str = Field(foreign_key="user_account.id", max_length=36)
+    decided_at: datetime = when()
 
 
 class AuditEntry(SQLModel, table=True):

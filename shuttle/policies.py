@@ -33,6 +33,7 @@ PERMISSIONS = frozenset(
         "items:decide_escalated",
         "queue:read",
         "disclosure:release",
+        "cases:record",
         "items:write_own",
         "inbox:read",
         "me:manage",
@@ -75,6 +76,15 @@ class DisclosureRules:
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """A reason to withhold a note from a person's own records, and the law it rests on."""
+
+    code: str
+    label: str
+    basis: str
+
+
+@dataclass(frozen=True)
 class VettingRules:
     """How soon a submitted item should be decided: a number of working days."""
 
@@ -92,6 +102,9 @@ class Policies:
     disclosure: DisclosureRules
     screening: ScreeningRules
     vetting: VettingRules
+    exemptions: MappingProxyType[str, Exemption]
+    extension_reasons: MappingProxyType[str, str]
+    referral_sources: MappingProxyType[str, str]
 
     def can(self, role: str, permission: str) -> bool:
         """Whether ``role`` may attempt actions of kind ``permission`` at all."""
@@ -186,6 +199,29 @@ def _disclosure(raw: dict[str, Any]) -> DisclosureRules:
     return DisclosureRules(zone, months, holidays)
 
 
+def _labelled(raw: dict[str, Any], file: str, table: str) -> dict[str, dict[str, str]]:
+    """A table of codes, each with a non-empty ``label`` (and other text fields)."""
+    entries = raw.get(table, {})
+    if not isinstance(entries, dict) or not entries:
+        raise PolicyError(f"{file}: [{table}] must list at least one code")
+    found = {}
+    for code, entry in entries.items():
+        if not isinstance(entry, dict) or not str(entry.get("label", "")).strip():
+            raise PolicyError(f"{file}: {table}.{code} needs a label")
+        if len(code) > 32:
+            raise PolicyError(f"{file}: {table}.{code}: codes are at most 32 characters")
+        found[code] = {key: str(value) for key, value in entry.items()}
+    return found
+
+
+def _exemptions(raw: dict[str, Any]) -> dict[str, Exemption]:
+    entries = _labelled(raw, "disclosure.toml", "exemptions")
+    for code, entry in entries.items():
+        if not entry.get("basis", "").strip():
+            raise PolicyError(f"disclosure.toml: exemptions.{code} needs a basis in law")
+    return {c: Exemption(c, e["label"], e["basis"]) for c, e in entries.items()}
+
+
 def _screening(directory: Path) -> ScreeningRules:
     try:
         return load_screening_rules(directory)
@@ -214,6 +250,23 @@ def load_policies(directory: Path) -> Policies:
         disclosure=_disclosure(_read(directory, "disclosure.toml")),
         screening=_screening(directory / "screening"),
         vetting=_vetting(_read(directory, "vetting.toml")),
+        exemptions=MappingProxyType(_exemptions(_read(directory, "disclosure.toml"))),
+        extension_reasons=MappingProxyType(
+            {
+                code: entry["label"]
+                for code, entry in _labelled(
+                    _read(directory, "disclosure.toml"), "disclosure.toml", "extension_reasons"
+                ).items()
+            }
+        ),
+        referral_sources=MappingProxyType(
+            {
+                code: entry["label"]
+                for code, entry in _labelled(
+                    _read(directory, "case_record.toml"), "case_record.toml", "referral_sources"
+                ).items()
+            }
+        ),
     )
 
 

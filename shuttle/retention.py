@@ -32,10 +32,12 @@ from shuttle.models import (
     AuditEntry,
     Case,
     CaseDestruction,
+    CaseEntry,
     Claim,
     DataKey,
     Decision,
     Delivery,
+    DisclosureDecision,
     DisclosureRequest,
     Invitation,
     Item,
@@ -303,7 +305,13 @@ async def _delete_rows(tx: Tx, case_id: str) -> None:
         ),
         delete(Delivery).where(col(Delivery.case_id) == case_id),
         delete(MeetingRequest).where(col(MeetingRequest.case_id) == case_id),
+        delete(DisclosureDecision).where(
+            col(DisclosureDecision.request_id).in_(
+                select(DisclosureRequest.id).where(DisclosureRequest.case_id == case_id)
+            )
+        ),
         delete(DisclosureRequest).where(col(DisclosureRequest.case_id) == case_id),
+        delete(CaseEntry).where(col(CaseEntry.case_id) == case_id),
         delete(Invitation).where(col(Invitation.participant_id).in_(people)),
         delete(Item).where(col(Item.case_id) == case_id),
         delete(Participant).where(col(Participant.case_id) == case_id),

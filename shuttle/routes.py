@@ -52,6 +52,41 @@ SENSITIVE_NOTES = (
     "A sensitive action: `401 reauthentication_required` unless the caller signed in or "
     "re-authenticated (`POST /api/v1/session/reauthenticate`) within the last few minutes."
 )
+REVIEW_NOTES = (
+    '`{"request", "participant", "items_written", "items_relayed", "notes", "other_entries", '
+    '"events", "undecided", "may_decide", "exemptions", "extension_reasons", "next_step"}`. '
+    "`notes` are the facilitators' notes and risk assessments about the requester, each with "
+    "its `decision` (null until decided). `next_step` is one of `decide_notes`, "
+    "`first_approval`, `waiting_for_first_approval`, `second_approval`, "
+    "`waiting_for_second_approval`, `released`."
+)
+DECIDE_NOTES = (
+    '`{"decision": "disclose"}` or `{"decision": "withhold", "exemption": CODE}` with a code '
+    "of policies/disclosure.toml (`third_party`, `serious_harm`, `crime_prevention`, "
+    "`legal_privilege`, `child_abuse` as shipped). Changing a decision after the first "
+    "approval withdraws that approval (the request goes back to `received`). `404` for an "
+    "entry that is not a note about the requester; `409 already_released`."
+)
+EXTEND_NOTES = (
+    '`{"months": 1 or 2, "reason": "complex" | "numerous", "note"?}` → the request with its '
+    "new `due_by` and `extension`. Once per request, within the first month, before release "
+    "(`409 already_extended`, `409 too_late`, `409 already_released`)."
+)
+RELEASE_NOTES = (
+    "Two people release records. The first call, by a practitioner on the case, records the "
+    'first approval: `200 {"state": "awaiting_second_approval", "first_approved_by"}`. The '
+    "same call by a different person (another practitioner on the case, its supervisor, or a "
+    'service manager) builds the package and releases it: `200 {"state": "released"}`. '
+    "`409 same_person` when the first approver calls again (nothing changes); "
+    "`409 practitioner_first` when a manager would approve first; `409 review_incomplete` "
+    "while a note is not decided; `409 already_released`. " + SENSITIVE_NOTES
+)
+RECORD_NOTES = (
+    '`{"format": "shuttle-case-record/1", "case": {"reference", "incident", '
+    '"referral_source", "referred_on", ...}, "practitioners", "participants", '
+    '"safety_assessments", "contacts", "outcomes", "feedback"}`; the case\'s practitioners '
+    'also get `"notes"`. Contacts are those recorded and every item relayed (as a letter).'
+)
 
 # fmt: off
 ROUTES: tuple[Route, ...] = (
@@ -83,7 +118,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", CASE + "/items", cases.create_item, "item.create", "Write an item (a draft)", "participants, practitioners", schemas.NewItem, 201),
     Route("POST", CASE + "/pre-trial-consultation", cases.pre_trial_consultation, "case.pre_trial", "Record the pre-trial consultation", "practitioners on the case", schemas.Empty),
     Route("GET", CASE + "/follow-ups", cases.list_follow_ups, "case.follow_ups", "Responses asked for and not yet given", "practitioners on the case"),
-    Route("GET", CASE + "/events", cases.events, "case.events", "The case's record", "practitioners on the case"),
+    Route("GET", CASE + "/events", cases.events, "case.events", "The case's audit events", "practitioners on the case"),
+    Route("GET", CASE + "/record", records.case_record, "case.record", "The case record (guidance G 6)", "practitioners on the case, managers", notes=RECORD_NOTES),
+    Route("GET", CASE + "/record.csv", records.case_record_csv, "case.record.csv", "The case record as CSV, for the service (the export is recorded)", "practitioners on the case, managers"),
+    Route("POST", CASE + "/entries", records.add_entry, "case.entry.add", "Add a note, risk assessment, contact, outcome or feedback to the case record", "practitioners on the case", schemas.CaseEntry, 201),
+    Route("PUT", CASE + "/referral", records.set_referral, "case.referral", "Record the incident and the referral", "practitioners on the case", schemas.Referral),
     Route("GET", ITEM, items.show, "item.show", "One item, as far as the caller may see it"),
     Route("PATCH", ITEM, items.change, "item.change", "Change a draft or returned item", "its author", schemas.ItemChange),
     Route("POST", ITEM + "/submit", items.submit, "item.submit", "Send an item to be checked", "its author", schemas.Empty),
@@ -102,7 +141,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", V1 + "/me/disclosure-requests", me.request_disclosure, "me.disclosure.create", "Ask for my records", "participants", schemas.Empty, 201),
     Route("GET", V1 + "/me/disclosure-requests", me.disclosure_requests, "me.disclosure.index", "My requests for records", "participants"),
     Route("GET", DISCLOSURE, records.show_request, "disclosure.show", "One request for records", "its requester, practitioners on the case"),
-    Route("POST", DISCLOSURE + "/release", records.release, "disclosure.release", "Release the records", "practitioners on the case, re-authenticated recently", schemas.Empty, notes=SENSITIVE_NOTES),
+    Route("GET", DISCLOSURE + "/review", records.review, "disclosure.review", "The review task list: every record about the requester, each note's decision", "practitioners on the case, managers", notes=REVIEW_NOTES),
+    Route("PUT", DISCLOSURE + "/decisions/{entry_id}", records.decide, "disclosure.decide", "Disclose or withhold one note or risk assessment", "practitioners on the case", schemas.NoteDecision, notes=DECIDE_NOTES),
+    Route("POST", DISCLOSURE + "/extension", records.extend, "disclosure.extend", "Extend the time limit (complex or numerous requests)", "practitioners on the case", schemas.Extension, notes=EXTEND_NOTES),
+    Route("POST", DISCLOSURE + "/release", records.release, "disclosure.release", "Approve the release: first approval, then a second person's releases the records", "practitioners on the case (first); another practitioner on the case, its supervisor or a manager (second); re-authenticated recently", schemas.Empty, notes=RELEASE_NOTES),
     Route("GET", DISCLOSURE + "/package", records.package, "disclosure.package", "Download the records (ZIP)", "its requester, practitioners on the case"),
     Route("GET", V1 + "/audit/verify", records.verify_audit, "audit.verify", "Recompute the audit log", "admins, managers"),
 )

@@ -2,9 +2,10 @@
 status each kind of caller gets when they must be refused, or ``ALLOWED``.
 
 Callers: ``anonymous`` (no token), ``outsider`` (a practitioner on another case only),
-``stranger`` (a participant of another case), ``manager`` (sees states and counts, never
-content). The allowed callers' own behaviour is tested feature by feature; here the sweep
-checks that every refusal is the right one and changes nothing (tests/test_access_table.py).
+``stranger`` (a participant of another case), ``manager`` (sees states and counts, and the
+case record and requests for records, never what participants wrote). The allowed callers'
+own behaviour is tested feature by feature; here the sweep checks that every refusal is the
+right one and changes nothing (tests/test_access_table.py).
 Later: the practitioners on the case, its participants, and the pages.
 """
 
@@ -52,6 +53,10 @@ TABLE: dict[str, dict[str, int]] = {
     "case.pre_trial": row(401, 404, 403, 403),
     "case.follow_ups": row(401, 404, 403, 403),
     "case.events": row(401, 404, 403, 403),
+    "case.record": row(401, 404, 403, A),
+    "case.record.csv": row(401, 404, 403, A),
+    "case.entry.add": row(401, 404, 403, 403),
+    "case.referral": row(401, 404, 403, 403),
     "item.show": row(401, 404, 404, 404),
     "item.change": row(401, 404, 404, 404),
     "item.submit": row(401, 404, 404, 404),
@@ -69,8 +74,12 @@ TABLE: dict[str, dict[str, int]] = {
     "me.meeting": row(401, 403, A, 403),
     "me.disclosure.create": row(401, 403, A, 403),
     "me.disclosure.index": row(401, 403, A, 403),
-    "disclosure.show": row(401, 404, 404, 404),
-    "disclosure.release": row(401, 404, 403, 403),
+    "disclosure.show": row(401, 404, 404, A),
+    "disclosure.review": row(401, 404, 404, A),
+    "disclosure.decide": row(401, 404, 403, 403),
+    "disclosure.extend": row(401, 404, 403, 403),
+    # A manager may give the second approval, never the first (409 practitioner_first).
+    "disclosure.release": row(401, 404, 403, 409),
     "disclosure.package": row(401, 404, 404, 404),
     "audit.verify": row(401, 403, 403, A),
 }

@@ -186,6 +186,7 @@ class DisclosureModel:
 
     id: str
     person: str
+    first_approver: str | None = None  # two people release: the first approval's giver
     released: bool = False
     checked: bool = False
 

@@ -125,6 +125,17 @@ class Scene:
         )
         return decided  # type: ignore[no-any-return]
 
+    async def release(
+        self, request_id: str, first: str = "lead", second: str = "colleague"
+    ) -> dict[str, Any]:
+        """Two people release a request for records: a first approval, then a second."""
+        path = f"/api/v1/disclosure-requests/{request_id}/release"
+        _, approved = await self.api.call("POST", path, self.staff[first], expect=200)
+        assert approved["state"] == "awaiting_second_approval", approved
+        _, released = await self.api.call("POST", path, self.staff[second], expect=200)
+        assert released["state"] == "released", released
+        return released  # type: ignore[no-any-return]
+
     async def willing(self, name: str, receive: str = "yes", **extra: Any) -> None:
         """A participant says what they are willing to receive."""
         body = {"receive": receive, "unwanted_topics": [], "delivery": "portal", **extra}

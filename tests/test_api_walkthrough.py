@@ -841,10 +841,15 @@ async def test_walk_through_api_md(server: Server, http: Http, settings: Setting
     await call("POST", f"{sam_pkg}/release", outsider, expect=404)
     await call("GET", f"{sam_pkg}/package", rob, expect=404)
     await call("POST", f"{sam_pkg}/release", sam, expect=403)
-    released = await call("POST", f"{sam_pkg}/release", lead, expect=200)
+    # Two people release: a first approval, then a different person's.
+    approved = await call("POST", f"{sam_pkg}/release", lead, expect=200)
+    assert approved["state"] == "awaiting_second_approval"
+    await call("POST", f"{sam_pkg}/release", lead, expect=409)
+    released = await call("POST", f"{sam_pkg}/release", colleague, expect=200)
     assert released["state"] == "released"
     await call("POST", f"{sam_pkg}/release", lead, expect=409)
     await call("POST", f"{rob_pkg}/release", colleague, expect=200)
+    await call("POST", f"{rob_pkg}/release", lead, expect=200)
 
     def unzip(data: bytes) -> dict[str, str]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

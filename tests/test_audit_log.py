@@ -318,7 +318,35 @@ async def test_each_change_appends_exactly_one_entry(client: Any, runtime: Runti
     )
     r = f"/api/v1/disclosure-requests/{request['id']}"
     await count(
-        ["disclosure:request:release"], call("POST", f"{r}/release", lead, expect=200), lead_id
+        ["case:referral:update"],
+        call("PUT", f"{c}/referral", lead, {"referral_source": "police"}, expect=200),
+        lead_id,
+    )
+    note = {"kind": "note", "participant_id": sam.id, "text": "Calm on the phone."}
+    made = await count(
+        ["case:entry:create"], call("POST", f"{c}/entries", lead, note, expect=201), lead_id
+    )
+    await count(
+        ["disclosure:decision:record"],
+        call("PUT", f"{r}/decisions/{made[1]['id']}", lead, {"decision": "disclose"}, expect=200),
+        lead_id,
+    )
+    await count(
+        ["disclosure:request:extend"],
+        call("POST", f"{r}/extension", lead, {"months": 1, "reason": "complex"}, expect=200),
+        lead_id,
+    )
+    await count(["case:record:export"], call("GET", f"{c}/record.csv", lead, expect=200), lead_id)
+    await count([], call("GET", f"{c}/record", lead, expect=200), lead_id)
+    await count([], call("GET", f"{r}/review", lead, expect=200), lead_id)
+    await count(
+        ["disclosure:request:approve"], call("POST", f"{r}/release", lead, expect=200), lead_id
+    )
+    await count([], call("POST", f"{r}/release", lead, expect=409), lead_id)
+    await count(
+        ["disclosure:request:release"],
+        call("POST", f"{r}/release", scene.staff["supervisor"], expect=200),
+        sup_id,
     )
     await count(
         ["disclosure:package:download"],

@@ -169,6 +169,18 @@ class World:
 
         return await self.once("disclosure", make)  # type: ignore[no-any-return]
 
+    async def note(self) -> dict[str, Any]:
+        """A facilitator's note about Sam, to decide on for her request for records."""
+
+        async def make() -> dict[str, Any]:
+            body = {"kind": "note", "participant_id": self.scene.people["sam"].id, "text": "Calm."}
+            _, made = await self.api.call(
+                "POST", f"{self.case}/entries", self.scene.lead, body, expect=201
+            )
+            return made  # type: ignore[no-any-return]
+
+        return await self.once("note", make)  # type: ignore[no-any-return]
+
     def people(self, name: str) -> str:
         return self.scene.people[name].token
 
@@ -289,6 +301,19 @@ class World:
                 return Target(sam, route.path, {"note": "I would like to meet."}, status)
             case "me.disclosure.create":
                 return Target(sam, route.path, {}, status)
+            case "disclosure.decide":
+                request_id, note_id = (await self.disclosure())["id"], (await self.note())["id"]
+                path = f"/api/v1/disclosure-requests/{request_id}/decisions/{note_id}"
+                return Target(lead, path, {"decision": "disclose"}, status)
+            case "disclosure.extend":
+                path = f"/api/v1/disclosure-requests/{(await self.disclosure())['id']}/extension"
+                return Target(lead, path, {"months": 1, "reason": "complex"}, status)
+            case "case.entry.add":
+                body = {"kind": "note", "participant_id": sam_id, "text": "Calm on the phone."}
+                return Target(lead, f"{case}/entries", body, status)
+            case "case.referral":
+                body = {"incident": "A burglary.", "referral_source": "police"}
+                return Target(lead, f"{case}/referral", body, status)
             case "disclosure.release":
                 path = f"/api/v1/disclosure-requests/{(await self.disclosure())['id']}/release"
                 return Target(lead, path, {}, status)

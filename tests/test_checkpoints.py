@@ -292,7 +292,7 @@ async def test_package_proofs_verify_with_the_standalone_script(
     api, sam = scene.api, scene.people["sam"].token
     _, request = await api.call("POST", "/api/v1/me/disclosure-requests", sam, expect=201)
     path = f"/api/v1/disclosure-requests/{request['id']}"
-    await api.call("POST", f"{path}/release", scene.lead, expect=200)
+    await scene.release(request["id"])
     _, data = await api.call("GET", f"{path}/package", sam, expect=200)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         archive.extractall(tmp_path / "package")

@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import sqlite3
+import subprocess
 import time
 import uuid
 import zipfile
@@ -312,6 +313,14 @@ class CastBook:
 
 
 # -- the state machine -------------------------------------------------------------------------
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF, by poppler's pdftotext (scripts/install-pdf-tools installs it)."""
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext is missing: install Debian's poppler-utils (scripts/install-pdf-tools)"
+    done = subprocess.run([tool, "-", "-"], input=pdf, capture_output=True, check=True, timeout=60)
+    return done.stdout.decode()
 
 
 def error_of(data: Any) -> Any:
@@ -1115,7 +1124,9 @@ class LeakMachine(RuleBasedStateMachine):
     # -- people -------------------------------------------------------------------------------
 
     @rule(
-        action=st.sampled_from(["preferences"] * 4 + ["consent", "consent", "opt_out", "records"]),
+        action=st.sampled_from(
+            ["preferences"] * 4 + ["consent", "consent", "opt_out", "records", "records"]
+        ),
         who=st.sampled_from((*PARTICIPANTS, *PARTICIPANTS, "lead", "lead", "co", "nora", "max")),
         whom=st.sampled_from(tuple(PARTICIPANTS)),
         via=st.sampled_from(["me", "me", "behalf"]),
@@ -1157,6 +1168,11 @@ class LeakMachine(RuleBasedStateMachine):
                 case = PARTICIPANTS[chosen.person][0]
                 releaser = ("lead", "lead", "co", "olga", "nora", "sam")[topics + 3 * tell]
                 self.run(self._release(self.holder(releaser, case), chosen))
+                if chosen.first_approver and not chosen.released:
+                    # The second approval: a colleague, the supervisor, a manager, or the
+                    # first approver again (refused).
+                    second = ("supervisor", "max", "co", "lead")[topics + tell]
+                    self.run(self._release(self.holder(second, case), chosen))
 
     @rule(
         action=st.sampled_from(["state"] * 4 + ["watch_list", "conflict"]),
@@ -1342,15 +1358,33 @@ class LeakMachine(RuleBasedStateMachine):
         m.check_markers(actor, "the records request answer", data)
 
     async def _release(self, actor: str, request: DisclosureModel) -> None:
+        """Two people release records: a practitioner on the case approves first; a different
+        person (on the case, or a manager) approves second, and that releases them."""
         m = self.model
         case = PARTICIPANTS[request.person][0]
-        must_fail = [] if m.works_on(actor, case) else [f"{actor} is not on case {case}"]
+        on_case, manager = m.works_on(actor, case), STAFF.get(actor) == "manager"
+        must_fail = []
+        if request.released:
+            must_fail.append("the records were released already")
+        elif not on_case and not manager:
+            must_fail.append(f"{actor} is not on case {case}")
+        elif request.first_approver is None and not on_case:
+            must_fail.append(f"{actor}, a manager, may not give the first approval")
+        elif request.first_approver == actor:
+            must_fail.append(f"{actor} gave the first approval already")
         path = f"/api/v1/disclosure-requests/{request.id}/release"
         status, data = await self.call(actor, "POST", path)
-        if not m.works_on(actor, case):
+        if not on_case and not manager:
             await self.same_as_missing(actor, "POST", path, None, status, data, [request.id])
-        if self.expect(actor, f"releasing {request.person}'s records", status, must_fail):
-            request.released = True
+        if self.expect(actor, f"approving {request.person}'s records", status, must_fail):
+            if request.first_approver is None:
+                request.first_approver = actor
+                if data.get("state") != "awaiting_second_approval":
+                    raise Leak(f"{actor}'s first approval released the records: {data!r}")
+            else:
+                request.released = True
+                if data.get("state") != "released":
+                    raise Leak(f"the second approval by {actor} did not release them: {data!r}")
         m.check_markers(actor, "the release answer", data)
 
     # -- the invariant ----------------------------------------------------------------------
@@ -1545,8 +1579,11 @@ class LeakMachine(RuleBasedStateMachine):
             if status != 200:
                 raise Leak(f"{key} cannot download their released records: {status} {data!r}")
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                files = {name: archive.read(name).decode() for name in archive.namelist()}
-            for name in ("records.json", "records.html"):
+                raw = {name: archive.read(name) for name in archive.namelist()}
+            files = {name: body.decode() for name, body in raw.items() if name != "records.pdf"}
+            if "records.pdf" in raw:  # the PDF's words, as a reader (or a screen reader) gets them
+                files["records.pdf"] = await asyncio.to_thread(pdf_text, raw["records.pdf"])
+            for name in ("records.json", "records.html", "records.pdf"):
                 if name not in files:
                     raise Leak(f"{key}'s package has no {name}")
             for name, text in files.items():
@@ -1906,8 +1943,10 @@ def break_records(monkeypatch: pytest.MonkeyPatch) -> None:
 
     original = disclosure.compile_records
 
-    async def compile_records(tx: Any, participant: Any, request: Any) -> dict[str, Any]:
-        records = await original(tx, participant, request)
+    async def compile_records(
+        tx: Any, participant: Any, request: Any, **released: Any
+    ) -> dict[str, Any]:
+        records = await original(tx, participant, request, **released)
         query = select(Participant).where(Participant.case_id == participant.case_id)
         everyone = (await tx.session.exec(query)).all()
         records["everyone"] = [await disclosure.participant_view(tx, p) for p in everyone]

@@ -49,7 +49,7 @@ from sqlmodel import col, select
 from shuttle import accounts
 from shuttle.crypto import NONCE_SIZE, TAG_SIZE, DataCipher
 from shuttle.middleware import AccessLogger
-from shuttle.models import Assignment, ItemVersion, Participant, User
+from shuttle.models import Assignment, DisclosureRequest, ItemVersion, Participant, User
 from shuttle.runtime import SERVICE_SLOT, Runtime
 from shuttle.settings import Settings
 from tests.scenario import PASSWORD, Api
@@ -337,7 +337,9 @@ class RecordingApi(Api):
         status, data = await super().call(*args, **kwargs)
         if isinstance(data, bytes) and data.startswith(b"PK"):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                self.answers += [archive.read(n).decode() for n in archive.namelist()]
+                self.answers += [
+                    archive.read(n).decode() for n in archive.namelist() if n != "records.pdf"
+                ]
         elif isinstance(data, bytes):
             self.answers.append(data.decode("utf-8", "replace"))
         else:
@@ -573,9 +575,48 @@ class Loop:
             None,
             201,
         )
+        # The case record: the incident, and an entry of each kind about Sam (her note
+        # disclosed to her, so it is sealed into her package too).
+        await self.call(
+            "PUT",
+            f"{self.case}/referral",
+            "lead",
+            {"incident": m("incident"), "referral_source": "police", "referred_on": "2026-01-05"},
+        )
+        for kind, detail, day in (
+            ("note", None, None),
+            ("risk_assessment", "low", None),
+            ("contact", "visit", "2026-01-06"),
+            ("outcome", "agreed", None),
+            ("feedback", "form", None),
+        ):
+            body = {
+                "kind": kind,
+                "participant_id": self.ids["sam"],
+                "detail": detail,
+                "happened_on": day,
+                "text": m(f"entry_{kind}"),
+            }
+            made = await self.call("POST", f"{self.case}/entries", "lead", body, 201)
+            assert made["text"] == m.values[f"entry_{kind}"]
+        risk = await self.call("GET", f"/api/v1/cases/{self.case_id}/record", "lead")
+        await self.call("GET", f"/api/v1/cases/{self.case_id}/record.csv", "lead")
+        sams_path = f"/api/v1/disclosure-requests/{sams['id']}"
+        for entry in [*risk["notes"], *risk["safety_assessments"]]:
+            await self.call(
+                "PUT", f"{sams_path}/decisions/{entry['id']}", "lead", {"decision": "disclose"}
+            )
+        await self.call(
+            "POST",
+            f"{sams_path}/extension",
+            "lead",
+            {"months": 2, "reason": "complex", "note": m("extension_note")},
+        )
+        self.decrypt_only.add("extension_note")
         for request, reader in ((sams, "sam"), (robs, "lead")):
             path = f"/api/v1/disclosure-requests/{request['id']}"
             await self.call("POST", f"{path}/release", "lead")
+            await self.call("POST", f"{path}/release", "supervisor")
             await self.call("GET", f"{path}/package", reader)
 
     async def read_everything(self) -> None:
@@ -691,6 +732,18 @@ async def decrypt_stored(runtime: Runtime, loop: Loop) -> dict[str, str]:
             )
         ).all()
         assert len(declared) == 1
+        extended = (
+            await tx.session.exec(
+                select(DisclosureRequest).where(
+                    col(DisclosureRequest.extension_note_enc).is_not(None)
+                )
+            )
+        ).one()
+        out["extension_note"] = case.open(
+            extended.extension_note_enc or b"",
+            row=f"disclosure:{extended.id}",
+            field="extension_note",
+        )
         out["c_assisted_declaration"] = case.open(
             declared[0].assisted_declaration_enc or b"",
             row=f"item_version:{declared[0].id}",

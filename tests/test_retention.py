@@ -99,6 +99,21 @@ async def test_run_destroys_approved_cases_only_and_leaves_the_rest_whole(
     letter = await relayed.write("rob", "ROB-WORDS-TO-DESTROY")
     await relayed.willing("sam")
     await relayed.decide(letter["id"])
+    # Its case record and a request for records with a decision on a note: destroyed too.
+    api, sam = relayed.api, relayed.people["sam"]
+    note = {"kind": "note", "participant_id": sam.id, "text": "NOTE-TO-DESTROY"}
+    _, entry = await api.call(
+        "POST", f"/api/v1/cases/{relayed.case_id}/entries", relayed.lead, note, expect=201
+    )
+    _, asked_for = await api.call("POST", "/api/v1/me/disclosure-requests", sam.token, expect=201)
+    await api.call(
+        "PUT",
+        f"/api/v1/disclosure-requests/{asked_for['id']}/decisions/{entry['id']}",
+        relayed.lead,
+        {"decision": "disclose"},
+        expect=200,
+    )
+    await relayed.release(asked_for["id"])
     referral = await build_case(client, runtime, tag="-b")
     still_open = await build_case(client, runtime, tag="-c")
     kept_letter = await still_open.write("rob", "ROB-WORDS-TO-KEEP")
@@ -130,6 +145,11 @@ async def test_run_destroys_approved_cases_only_and_leaves_the_rest_whole(
     assert not (settings.data_dir / NEXT_MASTER_KEY_FILE).exists()
     key_files = sorted(p.name for p in settings.data_dir.iterdir() if "key" in p.name)
     assert key_files == ["audit-signing.key", MASTER_KEY_FILE]  # the old key is erased
+    async with runtime.read() as tx:
+        for table in ("case_entry", "disclosure_decision"):
+            count = text(f"SELECT count(*) FROM {table}")  # noqa: S608  (two fixed names)
+            left = (await tx.session.execute(count)).scalar_one()
+            assert left == 0, table
     for scene in (relayed, referral):
         assert await rows_naming(runtime, scene.case_id) == {}
         async with runtime.read() as tx:

@@ -99,7 +99,7 @@ async def test_both_drivers_give_the_same_answers_and_errors(tmp_path: Path, on_
             connection = await session.connection()
             rows = (await connection.execute(text("SELECT id, body FROM note ORDER BY id"))).all()
             assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
-            with pytest.raises(Exception, match="readonly|read-only"):
+            with pytest.raises(Exception, match=r"readonly|read-only"):
                 await connection.execute(text("INSERT INTO note (body) VALUES ('x')"))
     finally:
         await db.dispose()

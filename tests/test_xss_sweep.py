@@ -106,14 +106,55 @@ async def fill_every_field(client: Any, runtime: Runtime) -> tuple[Scene, dict[s
         {"reason": payload(2000, 2)},
         expect=200,
     )
+    # The case record: the incident, an entry of each kind, notes about Sam decided for her
+    # request (given, so they reach her package), the extension's note.
+    await api.call(
+        "PUT",
+        f"{case}/referral",
+        lead,
+        {"incident": payload(5000, 3), "referral_source": "police"},
+        expect=200,
+    )
+    entries = []
+    for n, (kind, detail, day) in enumerate(
+        (
+            ("note", None, None),
+            ("risk_assessment", "high", None),
+            ("contact", "visit", "2026-01-06"),
+            ("outcome", "agreed", None),
+            ("feedback", "form", None),
+        )
+    ):
+        body = {
+            "kind": kind,
+            "participant_id": sam.id,
+            "detail": detail,
+            "happened_on": day,
+            "text": payload(10_000, n),
+        }
+        _, entry = await api.call("POST", f"{case}/entries", lead, body, expect=201)
+        entries.append(entry["id"])
     _, request = await api.call("POST", "/api/v1/me/disclosure-requests", sam.token, expect=201)
-    await api.call("POST", f"/api/v1/disclosure-requests/{request['id']}/release", lead, expect=200)
+    path = f"/api/v1/disclosure-requests/{request['id']}"
+    for entry_id in entries[:2]:
+        await api.call(
+            "PUT", f"{path}/decisions/{entry_id}", lead, {"decision": "disclose"}, expect=200
+        )
+    await api.call(
+        "POST",
+        f"{path}/extension",
+        lead,
+        {"months": 1, "reason": "complex", "note": payload(2000, 4)},
+        expect=200,
+    )
+    await scene.release(request["id"])
     ids = {
         "case_id": scene.case_id,
         "other_case_id": other["id"],
         "participant_id": person["id"],
         "item_id": letter["id"],
         "request_id": request["id"],
+        "entry_id": entries[0],
         "token": person["invitation_token"],
         "user_id": named,
         "code": "en",
@@ -149,8 +190,15 @@ async def test_no_payload_comes_back_unescaped_on_any_page(client: Any, runtime:
                 response = await client.get(path + query, headers=headers)
                 assert response.status < 500, f"{who} {path}: {response.status}"
                 swept += 1
-                if response.content_type in ("application/zip", "text/event-stream"):
-                    response.close()  # a records package (swept below) or the live counts
+                if response.content_type in (
+                    "application/zip",
+                    "text/event-stream",
+                    "application/json",
+                    "text/csv",
+                ):
+                    # A records package (swept below), the live counts, or the case record's
+                    # downloads (data, never shown as a page; the CSV's cells are defused).
+                    response.close()
                     continue
                 assert response.content_type == "text/html", f"{path}: {response.content_type}"
                 html = await response.text()

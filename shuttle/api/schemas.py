@@ -203,3 +203,43 @@ class MeetingRequest(Body):
     """A participant asking for a face-to-face meeting."""
 
     note: str | None = _optional_text()
+
+
+class NoteDecision(Body):
+    """Disclose a note or risk assessment to the requester, or withhold it with an exemption
+    (a code from policies/disclosure.toml)."""
+
+    decision: Literal["disclose", "withhold"]
+    exemption: str | None = Field(default=None, max_length=32)
+
+
+class Extension(Body):
+    """Extend the time limit of a request for records by one or two further months."""
+
+    months: int = Field(ge=1, le=2)
+    reason: str = Field(min_length=1, max_length=32, description="complex or numerous")
+    note: str | None = _optional_text()
+
+
+class CaseEntry(Body):
+    """An entry of the case record."""
+
+    kind: Literal["note", "risk_assessment", "contact", "outcome", "feedback"]
+    participant_id: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(
+        default=None,
+        max_length=32,
+        description="risk_assessment: low, medium or high; contact: visit, call, letter, "
+        "meeting, video or other; outcome: agreed, completed, partly_completed or "
+        "not_completed; feedback (optional): form, phone, in_person or portal.",
+    )
+    happened_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    text: str | None = Field(default=None, max_length=10_000)
+
+
+class Referral(Body):
+    """The incident, who referred the case (a code from policies/case_record.toml) and when."""
+
+    incident: str | None = Field(default=None, max_length=5000)
+    referral_source: str | None = Field(default=None, max_length=32)
+    referred_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")

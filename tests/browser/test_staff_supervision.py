@@ -1,5 +1,6 @@
 """Colleagues and supervisors: live queue counts, claims seen by others, a stale decision,
-the supervisor's escalation queue, requests for records, and what managers see.
+the supervisor's escalation queue, the case record, requests for records (reviewed, approved
+by two people), and what managers see.
 
 Set-up (participants joining, writing, a colleague's decision) goes through the JSON API; the
 journey under test goes through the pages. The live counts are also checked on the wire:
@@ -119,24 +120,46 @@ def test_colleagues_supervisor_and_records(site: Site) -> None:
     sue.page.wait_for_url("**/queue?notice=decided")
     assert sue.page.locator("[data-count=escalated]").inner_text().strip() == "0"
 
-    # Requests for records: recorded for Sam, released, downloaded.
+    # The case record: Lee adds a risk assessment about Sam through the form.
+    lee.page.goto(f"/cases/{case_id}")
+    lee.page.locator("#case-record").click()
+    site.look(lee.page, "staff-case-record")
+    lee.page.locator("#add-entry").click()
+    site.look(lee.page, "staff-case-entry-new")
+    lee.page.locator("input[name=kind][value=risk_assessment]").check()
+    lee.page.locator("input[name=detail_risk_assessment][value=low]").check()
+    lee.page.locator("#participant").select_option(made["people"]["sam"]["id"])
+    lee.page.locator("#text").fill("Sam is safe to receive letters at home.")
+    lee.page.locator("#save-entry").click()
+    assert "The entry has been added to the case record" in lee.page.content()
+    assert "Sam is safe to receive letters at home." in lee.page.content()
+
+    # Requests for records: recorded for Sam, the risk assessment given to her, approved by
+    # Lee, released by Max (a manager: the second person), downloaded.
     lee.page.goto(f"/cases/{case_id}")
     lee.page.locator("#disclosures").click()
     site.look(lee.page, "staff-disclosures-empty")
     lee.page.locator("#participant").select_option(made["people"]["sam"]["id"])
     lee.page.locator("#record-request").click()
     assert "The request for records has been recorded" in lee.page.content()
-    lee.page.locator("#release-1").click()
-    site.look(lee.page, "staff-disclosures")
-    with lee.page.expect_download() as download:
-        lee.page.locator("#download-1").click()
-    package = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes()))
-    records = json.loads(package.read("records.json"))
-    assert records["you"]["display_name"] == "Samantha Taylor"
-    assert "Discussed with Lee" not in json.dumps(records)
-    assert third  # still waiting in the queue
+    lee.page.locator("#review-1").click()
+    site.look(lee.page, "staff-disclosure-review")
+    assert lee.page.locator("#release").count() == 0  # a note waits for its decision
+    lee.page.get_by_role("link", name="Risk assessment").click()
+    site.look(lee.page, "staff-disclosure-note")
+    lee.page.locator("input[name=decision][value=disclose]").check()
+    lee.page.locator("#save-decision").click()
+    assert "Your decision has been recorded" in lee.page.content()
+    lee.page.get_by_role("link", name="Extend the time limit").click()
+    site.look(lee.page, "staff-disclosure-extension")
+    lee.page.go_back()
+    lee.page.locator("#release").click()
+    assert "A different person must now approve" in lee.page.content()
+    assert lee.page.locator("#release").count() == 0  # not the same person twice
+    site.look(lee.page, "staff-disclosure-first-approval")
 
-    # A manager sees states and counts, never the reference or anyone's words.
+    # A manager sees states and counts on the case page, never what anyone wrote; the case
+    # record; and gives the second approval.
     max_ = site.person("max")
     site.sign_in(max_, site.staff("max"))
     max_.page.goto("/cases")
@@ -145,6 +168,28 @@ def test_colleagues_supervisor_and_records(site: Site) -> None:
     max_.page.locator(f"a[href='/cases/{case_id}']").click()
     assert "RJ-2026-0001" not in max_.page.content()
     site.look(max_.page, "staff-case-manager")
+    max_.page.locator("#case-record").click()
+    assert "Sam is safe to receive letters at home." in max_.page.content()
+    assert "I want to explain what happened." not in max_.page.content()
+    site.look(max_.page, "staff-case-record-manager")
+    max_.page.goto(f"/cases/{case_id}")
+    max_.page.locator("#disclosures").click()
+    max_.page.locator("#review-1").click()
+    assert "Lee Lead approved these records" in max_.page.content()
+    max_.page.locator("#release").click()
+    assert "The records have been released" in max_.page.content()
+    site.look(max_.page, "staff-disclosure-released")
+
+    lee.page.goto(f"/cases/{case_id}/disclosures")
+    with lee.page.expect_download() as download:
+        lee.page.locator("#download-1").click()
+    package = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes()))
+    records = json.loads(package.read("records.json"))
+    assert records["you"]["display_name"] == "Samantha Taylor"
+    assert records["notes_about_you"][0]["text"] == "Sam is safe to receive letters at home."
+    assert "Discussed with Lee" not in json.dumps(records)
+    assert package.read("records.pdf").startswith(b"%PDF-")
+    assert third  # still waiting in the queue
 
 
 class Stream:

@@ -7,7 +7,7 @@ escalation queue is the queue's Escalated tab (``/queue?tab=escalated``).
 
 from __future__ import annotations
 
-from shuttle.pages.staff import cases, disclosures, participants, queue, review, writing
+from shuttle.pages.staff import cases, disclosures, participants, queue, records, review, writing
 from shuttle.routing import Route
 
 CASE = "/cases/{case_id}"
@@ -37,9 +37,21 @@ PAGES: tuple[Route, ...] = (
     Route("GET", CASE + "/items/new", writing.write_form, "page.staff.write", "Write on a participant's behalf", "practitioners on the case"),
     Route("POST", CASE + "/items/new", writing.write, "page.staff.write.save", "Write on a participant's behalf", "practitioners on the case"),
     Route("POST", CASE + "/items/{item_id}/submit", writing.submit, "page.staff.write.submit", "Send a draft to be checked", "practitioners on the case"),
-    Route("GET", CASE + "/disclosures", disclosures.disclosures_page, "page.staff.disclosures", "Requests for records", "practitioners on the case"),
+    Route("GET", CASE + "/disclosures", disclosures.disclosures_page, "page.staff.disclosures", "Requests for records", "practitioners on the case, managers"),
+    Route("GET", CASE + "/record", records.record_page, "page.staff.record", "The case record", "practitioners on the case, managers"),
+    Route("GET", CASE + "/record.json", records.record_json, "page.staff.record.json", "The case record as JSON", "practitioners on the case, managers"),
+    Route("GET", CASE + "/record.csv", records.record_csv, "page.staff.record.csv", "The case record as CSV", "practitioners on the case, managers"),
+    Route("GET", CASE + "/record/new", records.entry_form, "page.staff.record.new", "Add to the case record", "practitioners on the case"),
+    Route("POST", CASE + "/record/new", records.add_entry, "page.staff.record.add", "Add to the case record", "practitioners on the case"),
+    Route("GET", CASE + "/referral", records.referral_form, "page.staff.referral", "The incident and the referral", "practitioners on the case"),
+    Route("POST", CASE + "/referral", records.set_referral, "page.staff.referral.set", "The incident and the referral", "practitioners on the case"),
     Route("POST", CASE + "/disclosures", disclosures.record_request, "page.staff.disclosure.record", "Record a request for records", "practitioners on the case"),
-    Route("POST", "/disclosures/{request_id}/release", disclosures.release, "page.staff.disclosure.release", "Release the records", "practitioners on the case"),
+    Route("GET", "/disclosures/{request_id}", disclosures.review_page, "page.staff.disclosure.review", "Review a request for records (task list)", "practitioners on the case, managers"),
+    Route("GET", "/disclosures/{request_id}/notes/{entry_id}", disclosures.decision_form, "page.staff.disclosure.note", "Give or withhold a note", "practitioners on the case"),
+    Route("POST", "/disclosures/{request_id}/notes/{entry_id}", disclosures.decide, "page.staff.disclosure.note.decide", "Give or withhold a note", "practitioners on the case"),
+    Route("GET", "/disclosures/{request_id}/extension", disclosures.extension_form, "page.staff.disclosure.extension", "Extend the time limit", "practitioners on the case"),
+    Route("POST", "/disclosures/{request_id}/extension", disclosures.extend, "page.staff.disclosure.extend", "Extend the time limit", "practitioners on the case"),
+    Route("POST", "/disclosures/{request_id}/release", disclosures.release, "page.staff.disclosure.release", "Approve or release the records", "practitioners on the case (first), another person (second)"),
     Route("GET", "/disclosures/{request_id}/package", disclosures.package, "page.staff.disclosure.package", "Download the records", "practitioners on the case"),
 )
 # fmt: on
