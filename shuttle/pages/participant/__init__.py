@@ -48,6 +48,7 @@ PAGES: tuple[Route, ...] = (
     Route("GET", ITEM + "/summary", my_items.summary, "page.participant.item.summary", "The facilitator's summary", "its author"),
     Route("POST", ITEM + "/summary", my_items.answer_summary, "page.participant.item.summary.post", "Agree or not to the summary", "its author"),
     Route("GET", MY + "/inbox", reading.inbox, "page.participant.inbox", "Letters and messages for me", "participants"),
+    Route("GET", MY + "/live", reading.live, "page.participant.live", "Something new in my inbox (server-sent events)", "participants"),
     Route("GET", RECEIVED, reading.before, "page.participant.received", "Before you read", "its recipient"),
     Route("POST", RECEIVED, reading.read_now, "page.participant.received.post", "Read it now", "its recipient"),
     Route("GET", RECEIVED + "/read", reading.letter, "page.participant.received.read", "Read it", "its recipient"),
