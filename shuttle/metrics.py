@@ -16,7 +16,6 @@ set; everyone else gets 403.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,7 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from shuttle.api.http import RUNTIME, SETTINGS, bearer_token
+from shuttle.api.http import RUNTIME, SETTINGS, address_within, bearer_token
 from shuttle.models import Item, utcnow
 
 # The states of an item waiting for a practitioner's (or a supervisor's) decision.
@@ -114,18 +113,13 @@ METRICS = web.AppKey("metrics", Metrics)
 def allowed(request: web.Request) -> bool:
     """Whether the caller may read the metrics: the right bearer token, or an allowed address."""
     settings = request.app[SETTINGS]
-    if settings.metrics_token is not None:
+    expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if expected:
         sent = bearer_token(request)
-        expected = settings.metrics_token.get_secret_value()
         if sent is not None and hmac.compare_digest(sent.encode(), expected.encode()):
             return True
-    try:
-        address = ipaddress.ip_address(request.remote or "")
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in settings.metrics_allowed_networks)
+    # The peer itself, never X-Forwarded-For: a proxy in front should not pass /metrics on.
+    return address_within(request.remote, settings.metrics_allowed_networks)
 
 
 async def metrics(request: web.Request) -> web.Response:

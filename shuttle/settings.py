@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default=(ip_network("127.0.0.0/8"), ip_network("::1/128")),
         description="Addresses that may read /metrics without a token (JSON list of networks).",
     )
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Reverse proxies in front of the service (JSON list of networks): from "
+        "them, the caller's address is taken from X-Forwarded-For.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="A bearer token that may read /metrics from any address.",

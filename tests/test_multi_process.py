@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import subprocess
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from shuttle.runtime import Runtime
 from shuttle.settings import Settings
 from tests.conftest import current_backend
 from tests.scenario import PASSWORD, Scene, build_case
-from tests.served import Server, serving
+from tests.served import Server, free_port, serving
 
 pytestmark = pytest.mark.skipif(
     current_backend() != "postgresql",
@@ -41,6 +43,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 WITHIN = 5.0  # seconds for a notice to cross from one process to the other
+NGINX_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 
 
 class Events:
@@ -225,6 +228,61 @@ async def test_the_listening_connection_comes_back_after_it_is_killed(
             while not changed:
                 changed = await listener.changed()
         assert changed == {scene.case_id}
+
+
+@contextmanager
+def nginx_in_front(a: Server, b: Server, folder: Path) -> Iterator[Server]:
+    """deploy/nginx.conf (docker-compose.yml's proxy) run here, pointed at A and B."""
+    executable = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(executable).exists():
+        pytest.skip("nginx is not installed here (apt-get install nginx-light)")
+    folder.mkdir()
+    port = free_port()
+    site = NGINX_CONF.read_text()
+    site = site.replace("server app1:8080", "server " + a.base.removeprefix("http://"))
+    site = site.replace("server app2:8080", "server " + b.base.removeprefix("http://"))
+    site = site.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    assert not re.search(r"server app\d", site) and f"listen 127.0.0.1:{port};" in site
+    (folder / "site.conf").write_text(site)
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = " ".join(f"{kind}_temp_path {folder / kind};" for kind in kinds)
+    (folder / "nginx.conf").write_text(
+        f"daemon off; worker_processes 1; pid {folder / 'nginx.pid'}; "
+        f"error_log {folder / 'error.log'} warn; user root;\n"
+        f"events {{ worker_connections 256; }}\n"
+        f"http {{ access_log off; {temp} include {folder / 'site.conf'}; }}\n"
+    )
+    process = subprocess.Popen(
+        [executable, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield Server(process, f"http://127.0.0.1:{port}", a.env, folder / "error.log")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_live_updates_work_through_the_reverse_proxy(
+    client: Any, runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    """docker-compose.yml's nginx configuration in front of A and B: a practitioner's stream
+    through the proxy hears of an item submitted through the proxy (whichever process takes
+    each), event by event (no buffering); /metrics is not passed on."""
+    scene = await build_case(client, runtime)
+    async with two_servers(settings, tmp_path) as (a, b), aiohttp.ClientSession() as http:
+        with nginx_in_front(a, b, tmp_path / "nginx") as proxy:
+            await proxy.ready(within=20)
+            async with stream(http, proxy, "/queue/live", scene.lead) as queue:
+                assert json.loads((await queue.next())[1])["unclaimed"] == 0
+                for n in (1, 2, 3):
+                    await write_on(http, proxy, scene, "rob", f"Letter {n} through the proxy.")
+                    assert json.loads((await queue.next())[1])["unclaimed"] == n
+            async with http.get(proxy.base + "/metrics") as answer:
+                assert answer.status == 404
+        async with http.get(a.base + "/metrics") as answer:
+            assert answer.status == 200  # each process serves its own, to its own scraper
 
 
 async def _lead(runtime: Runtime, scene: Scene) -> Any:

@@ -28,10 +28,10 @@ STREAM_HEADERS = {
 
 @asynccontextmanager
 async def event_stream(request: web.Request) -> AsyncIterator[EventSourceResponse]:
-    """An open event stream (personal: never cached; buffering off for proxies)."""
+    """An open event stream (personal: never cached; aiohttp-sse's ``X-Accel-Buffering: no``
+    tells nginx to pass each event on at once)."""
     stream = EventSourceResponse(headers=STREAM_HEADERS, ping_interval=PING_SECONDS)
     stream.headers["Cache-Control"] = "no-store"  # it sets no-cache; what it says is personal
-    stream.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     await stream.prepare(request)
     async with stream:
         yield stream

@@ -11,7 +11,7 @@ from aiohttp import web
 from shuttle import follow_ups, items, relay
 from shuttle.accounts import authenticate
 from shuttle.api.http import runtime
-from shuttle.errors import NotFound, NotSignedIn
+from shuttle.errors import NotFound, ShuttleError
 from shuttle.i18n import gettext as _
 from shuttle.pages.participant.frame import KINDS, kind_words, page
 from shuttle.pages.streams import STREAM_SECONDS, changed_or_gone, event_stream
@@ -45,7 +45,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     """
     actor = await signed_in(request)
     rt = runtime(request)
-    seen = request.query.get("seen", "")[:64] or await relay.inbox_state(rt, actor)
+    now = await relay.inbox_state(rt, actor)  # refuses anyone but a participant, before
+    seen = request.query.get("seen", "")[:64] or now  # the stream opens
     token = session_token(request) or ""
     async with event_stream(request) as stream, rt.notifier.listen() as listener:
         gone = asyncio.ensure_future(stream.wait())  # ends when the browser goes
@@ -60,8 +61,8 @@ async def live(request: web.Request) -> web.StreamResponse:
                             await stream.send("{}", event=CHANGED_EVENT)
                             seen = state
                     changed = await changed_or_gone(listener, gone)
-        except (TimeoutError, NotSignedIn, ConnectionResetError):
-            pass
+        except (TimeoutError, ShuttleError, ConnectionResetError):
+            pass  # the session ended or the participant's access changed: the stream ends
         finally:
             gone.cancel()
     return stream

@@ -10,7 +10,7 @@ from aiohttp import web
 from shuttle import claims, worklist
 from shuttle.accounts import authenticate
 from shuttle.api.http import runtime
-from shuttle.errors import NotSignedIn
+from shuttle.errors import ShuttleError
 from shuttle.i18n import gettext as _
 from shuttle.items import KINDS
 from shuttle.pages.staff.frame import navigation
@@ -97,7 +97,7 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
                     if counts != sent:
                         await stream.send(json.dumps(counts), event="counts")
                         sent = counts
-        except (TimeoutError, NotSignedIn, ConnectionResetError):
+        except (TimeoutError, ShuttleError, ConnectionResetError):
             pass
         finally:
             gone.cancel()
