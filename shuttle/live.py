@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import re
@@ -174,8 +175,9 @@ class PostgresNotifier:
         hears nothing until the connection is made, and is then woken to ask again.
         """
         if self._task is None and not self._closed:
+            # A context of its own: not the first stream's request id on its log lines.
             self._task = asyncio.get_running_loop().create_task(
-                self._keep_listening(), name="shuttle-listen"
+                self._keep_listening(), name="shuttle-listen", context=contextvars.Context()
             )
         async with self._local.listen() as listener:
             if self._closed:
@@ -194,12 +196,14 @@ class PostgresNotifier:
         """Hold one listening connection, replacing it whenever it is lost."""
         delay = FIRST_RETRY_SECONDS
         while not self._closed:
+            made = self.connections
             try:
-                await self._listen_until_lost()
-                delay = FIRST_RETRY_SECONDS  # it worked for a while: start the backoff again
+                await self._listen_until_lost()  # returns only by raising
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: log its kind (never its text), try again
+                if self.connections > made:  # it was listening: start the backoff again
+                    delay = FIRST_RETRY_SECONDS
                 log.warning(
                     "live updates: not listening (%s); trying again in %.1f s",
                     type(exc).__name__,
@@ -209,6 +213,7 @@ class PostgresNotifier:
                 delay = min(delay * 2, LAST_RETRY_SECONDS)
 
     async def _listen_until_lost(self) -> None:
+        """Listen on a new connection until it is lost (then raise)."""
         connection = await asyncpg.connect(self._dsn, timeout=10)
         self._connection = connection
         lost = asyncio.Event()
