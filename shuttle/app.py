@@ -9,6 +9,7 @@ from aiohttp import web
 from shuttle import middleware, routes
 from shuttle.api.http import RUNTIME, SETTINGS
 from shuttle.bootstrap import open_runtime
+from shuttle.metrics import METRICS, Metrics
 from shuttle.pages.web import TEMPLATES, templates
 from shuttle.passwords import dummy_hash
 from shuttle.settings import Settings
@@ -17,12 +18,12 @@ __all__ = ["SETTINGS", "create_app"]
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
-    runtime = open_runtime(app[SETTINGS])
+    runtime = open_runtime(app[SETTINGS], observer=app[METRICS])
     app[RUNTIME] = runtime
     # Built once now, so the first unknown-account sign-in costs no more than any other.
     dummy_hash()
     yield
-    await runtime.db.dispose()
+    await runtime.close()
 
 
 async def _end_live_streams(app: web.Application) -> None:
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[TEMPLATES] = templates(settings)
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_runtime)
     app.on_shutdown.append(_end_live_streams)
     routes.add_routes(app, settings)

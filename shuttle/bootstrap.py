@@ -7,9 +7,10 @@ import asyncio
 from shuttle import audit
 from shuttle.crypto import KeyRing, create_key_files
 from shuttle.db import Database
+from shuttle.live import LocalNotifier, Notifier, PostgresNotifier
 from shuttle.models import DataKey
 from shuttle.policies import load_policies
-from shuttle.runtime import SERVICE_SLOT, Runtime
+from shuttle.runtime import SERVICE_SLOT, CommitObserver, Runtime
 from shuttle.schema import upgrade_to_head
 from shuttle.settings import Settings
 
@@ -31,20 +32,28 @@ async def initialise(settings: Settings, *, migrate: bool = True) -> bool:
                 created = True
             created = await audit.ensure_head(tx) or created
     finally:
-        await runtime.db.dispose()
+        await runtime.close()
     return created
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """The runtime for ``settings``: opens the database lazily, loads keys and policies now."""
+def open_runtime(settings: Settings, observer: CommitObserver | None = None) -> Runtime:
+    """The runtime for ``settings``: opens the database lazily, loads keys and policies now.
+
+    Live notices stay in the process on SQLite (one process serves it) and go through
+    PostgreSQL ``LISTEN``/``NOTIFY`` on PostgreSQL, where several processes may serve.
+    """
+    url = settings.effective_database_url
+    notifier: Notifier = LocalNotifier() if settings.is_sqlite else PostgresNotifier(url)
     return Runtime(
         settings=settings,
         db=Database(
-            settings.effective_database_url,
+            url,
             reader_pool_size=settings.sqlite_pool_size,
             group_commit=settings.sqlite_group_commit,
             on_loop=settings.sqlite_on_loop,
         ),
         keys=KeyRing.load(settings.data_dir),
         policies=load_policies(settings.policies_dir),
+        notifier=notifier,
+        observer=observer,
     )

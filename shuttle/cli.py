@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any, TextIO
 import click
 from aiohttp import web
 
-from shuttle import accounts, audit, checkpoints, sessions
+from shuttle import accounts, audit, checkpoints, logs, sessions
 from shuttle.bootstrap import initialise, open_runtime
 from shuttle.crypto import KeyRing
 from shuttle.errors import ShuttleError
@@ -58,18 +57,14 @@ def init() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the API (initialises on first start)."""
     from shuttle.app import create_app
-    from shuttle.middleware import AccessLogger
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings)
     _run(initialise(settings))
     host, port = host or settings.host, port or settings.port
     click.echo(f"Shuttle is serving on http://{host}:{port} (data in {settings.data_dir})")
-    web.run_app(
-        create_app(settings), host=host, port=port, access_log_class=AccessLogger, print=None
-    )
+    # The request log is the middleware's (route names, request ids, JSON): not aiohttp's.
+    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
 
 
 @main.group()
@@ -102,7 +97,7 @@ def users_add(role: str, email: str, name: str, password_stdin: bool) -> None:
                 runtime, role=role, email=email, name=name, password=password
             )
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     click.echo(_run(add()))
 
@@ -115,7 +110,7 @@ def _set_active(email: str, active: bool) -> str:
         try:
             return await sessions.set_active(runtime, email, active=active)
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     return str(_run(change()))
 
@@ -159,7 +154,7 @@ def audit_verify(checkpoint_file: TextIO | None) -> None:
             async with runtime.read() as tx:
                 return await audit.verify(tx)
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     result = _run(verify())
     if result.ok:
@@ -176,7 +171,7 @@ def _verify_against(settings: Settings, text: str) -> None:
         try:
             return await checkpoints.verify_against(runtime, text)
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     try:
         result = _run(verify())
@@ -209,7 +204,7 @@ def audit_checkpoint(export_to: Path | None) -> None:
         try:
             return await checkpoints.take(runtime)
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     note = _run(take())
     if export_to is not None:

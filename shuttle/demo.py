@@ -112,7 +112,7 @@ async def seed(settings: Settings, password: str) -> list[str]:
             summary=None,
         )
     finally:
-        await runtime.db.dispose()
+        await runtime.close()
     lines = [
         "Demonstration case seeded" + (" (beside the existing accounts)." if staff_count else "."),
         f"Every account's password: {password}",

@@ -1,20 +1,22 @@
 """Domain errors to answers (JSON or a page), CSRF and language for pages, security headers,
-request ids. One place for each."""
+request ids, the request log and its metrics. One place for each."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import secrets
+import time
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shuttle import i18n
-from shuttle.api.http import SETTINGS
+from shuttle.api.http import ACTOR, SETTINGS
 from shuttle.audit import AuditIntegrityError
 from shuttle.errors import (
     Conflict,
@@ -29,11 +31,16 @@ from shuttle.errors import (
     TooLarge,
 )
 from shuttle.i18n import N_, error_text
+from shuttle.logs import REQUEST_ID as CURRENT_REQUEST_ID
+from shuttle.metrics import METRICS
 from shuttle.pages import errors as page_errors
 from shuttle.pages import web as page_web
 
 log = logging.getLogger("shuttle.http")
+request_log = logging.getLogger("shuttle.request")
 REQUEST_ID = web.RequestKey("request_id", str)
+# A request id sent by the caller is used when it is this plain; otherwise one is made.
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 STATUS: dict[type[ShuttleError], int] = {
     Malformed: 400,
     NotSignedIn: 401,
@@ -71,7 +78,7 @@ API_HEADERS = {
 def is_page(request: web.BaseRequest) -> bool:
     """Whether the request is for a page (HTML) rather than the JSON API or a static file."""
     path = request.path
-    return not (path.startswith(("/api/", "/static/")) or path == "/healthz")
+    return not (path.startswith(("/api/", "/static/")) or path in ("/healthz", "/metrics"))
 
 
 def error_answer(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -235,10 +242,61 @@ def host_allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+def request_id(sent: str | None) -> str:
+    """The caller's ``X-Request-Id`` if it is plain (letters, digits, ``._:-``, at most 64),
+    else a fresh random one: ids go into the log, so nothing else is taken from the caller."""
+    if sent and VALID_REQUEST_ID.fullmatch(sent):
+        return sent
+    return secrets.token_hex(8)
+
+
 @web.middleware
 async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The Host header checked; a request id on every answer; the strict headers everywhere."""
-    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+    """The Host header checked; a request id on every answer; the strict headers everywhere;
+    the request timed for the metrics and logged (route name, status, milliseconds)."""
+    started = time.perf_counter()
+    rid = request[REQUEST_ID] = request_id(request.headers.get("X-Request-Id"))
+    CURRENT_REQUEST_ID.set(rid)  # the task's own context: every line logged meanwhile has it
+    status = 500
+    try:
+        response = await _strict(request, handler)
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # redirects and the like, raised past the middlewares
+        exc.headers["X-Request-Id"] = rid
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the caller went away
+        raise
+    finally:
+        _observe(request, status, time.perf_counter() - started)
+
+
+def _observe(request: web.Request, status: int, seconds: float) -> None:
+    """The request's metrics and its log line."""
+    route = request.match_info.route.name or "unmatched"
+    request.app[METRICS].request(route, status, seconds)
+    if request_log.isEnabledFor(logging.INFO):
+        actor = request.get(ACTOR)
+        request_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            route,
+            status,
+            seconds * 1000,
+            extra={
+                "request_id": request[REQUEST_ID],
+                "method": request.method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "role": actor.role if actor is not None else None,
+            },
+        )
+
+
+async def _strict(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     if not host_allowed(request.headers.get("Host"), settings.allowed_hosts):
         response: web.StreamResponse = error_answer(
@@ -258,25 +316,3 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     for name, value in API_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
-
-
-class AccessLogger(AbstractAccessLogger):
-    """Logs the route's name, never its path: paths carry invitation tokens and ids."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        """One line per request: method, route name, status, milliseconds, request id."""
-        route = getattr(getattr(request, "match_info", None), "route", None)
-        name = getattr(route, "name", None) or "unmatched"
-        self.logger.info(
-            "%s %s %s %.1fms %s",
-            request.method,
-            name,
-            response.status,
-            time * 1000,
-            request.get(REQUEST_ID, "-"),
-        )
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the logger would write anything."""
-        return self.logger.isEnabledFor(logging.INFO)

@@ -27,7 +27,7 @@ def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -
         try:
             return await work(runtime)
         finally:
-            await runtime.db.dispose()
+            await runtime.close()
 
     result: T = _run(go())
     return result

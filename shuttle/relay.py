@@ -7,9 +7,11 @@ willing, a case resumed) calls ``try_relay``, which asks it again inside the tra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from shuttle import access, audit, lifecycle
@@ -282,6 +284,21 @@ async def inbox(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
             .order_by(col(Delivery.relayed_at).desc())
         )
         return [await delivery_view(tx, d, i) for d, i in (await tx.session.exec(query)).all()]
+
+
+async def inbox_state(rt: Runtime, actor: Actor) -> str:
+    """An opaque digest of the caller's inbox (how many items, the newest): it changes
+    whenever something is passed on to them, and says nothing itself. The inbox's live
+    stream compares it, and tells the page only that something changed."""
+    async with rt.read() as tx:
+        access.require(tx, actor, "inbox:read")
+        me = await access.own_participant(tx, actor)
+        query = select(func.count(), func.max(col(Delivery.relayed_at))).where(
+            Delivery.recipient_id == me.id
+        )
+        total, newest = (await tx.session.exec(query)).one()
+    seen = f"{total}|{newest.isoformat() if newest else ''}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
 async def mark_read(rt: Runtime, actor: Actor, item_id: str) -> dict[str, Any]:

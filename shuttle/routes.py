@@ -6,6 +6,7 @@ from aiohttp import web
 
 from shuttle.api import cases, items, me, records, schemas, session
 from shuttle.api import openapi as openapi_doc
+from shuttle.metrics import metrics
 from shuttle.pages import participant, staff
 from shuttle.pages import security as security_pages
 from shuttle.pages import session as session_pages
@@ -192,3 +193,4 @@ def add_routes(app: web.Application, settings: Settings) -> None:
         app.router.add_static("/static/", static, name="static", append_version=False)
     app.router.add_get("/api/openapi.json", openapi, name="openapi")
     app.router.add_get("/healthz", health, name="health")
+    app.router.add_get("/metrics", metrics, name="metrics")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -86,6 +86,13 @@ class Tx:
         return cipher
 
 
+class CommitObserver(Protocol):
+    """Told the audit actions of every committed write (the metrics count relays, decisions)."""
+
+    def committed(self, actions: Sequence[str]) -> None:
+        """Called after a commit with the audit actions it recorded."""
+
+
 @dataclass(frozen=True)
 class Runtime:
     """The running service's resources, passed explicitly to every service function."""
@@ -95,6 +102,12 @@ class Runtime:
     keys: KeyRing
     policies: Policies
     notifier: Notifier = field(default_factory=LocalNotifier)
+    observer: CommitObserver | None = None
+
+    async def close(self) -> None:
+        """Stop listening for live notices and close every database connection."""
+        await self.notifier.stop()
+        await self.db.dispose()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -110,10 +123,15 @@ class Runtime:
                 serialise_cases=not self.db.is_sqlite,
             )
             yield tx
+            if tx.changed_cases:
+                await self.notifier.announce(session, tx.changed_cases)
+            actions = [entry["action"] for entry in tx.pending_audit]
             for hook in tx.before_commit:
                 await hook()
         if tx.changed_cases:
             self.notifier.cases_changed(tx.changed_cases)
+        if self.observer is not None and actions:
+            self.observer.committed(actions)
         for callback in tx.after_commit:
             await callback()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,24 @@ class Settings(BaseSettings):
         description="Where 'Exit this page' goes: an ordinary site that gives nothing away.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object a line; text: plain lines; auto: text on a "
+        "terminal, JSON otherwise.",
+    )
+    metrics_allowed_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=(ip_network("127.0.0.0/8"), ip_network("::1/128")),
+        description="Addresses that may read /metrics without a token (JSON list of networks).",
+    )
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Reverse proxies in front of the service (JSON list of networks): from "
+        "them, the caller's address is taken from X-Forwarded-For.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that may read /metrics from any address.",
+    )
     sqlite_pool_size: int = Field(default=4, ge=1, le=64)
     sqlite_group_commit: bool = Field(
         default=True,

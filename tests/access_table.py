@@ -84,3 +84,23 @@ TABLE: dict[str, dict[str, int]] = {
     "audit.verify": row(401, 403, 403, A),
 }
 # fmt: on
+
+# The pages' live streams (server-sent events), swept with the session cookie: a caller who
+# must be refused gets the status here (303: to the sign-in page) before any stream opens.
+# fmt: off
+STREAMS: dict[str, dict[str, int]] = {
+    "page.staff.queue.live": row(303, A, 403, 403),
+    "page.participant.live": row(303, 403, A, 403),
+}
+# fmt: on
+
+# Routes outside the API and the pages, and who may call them.
+# "metrics" is decided by the caller's address or a bearer token, not by who is signed in:
+# loopback (SHUTTLE_METRICS_ALLOWED_NETWORKS) or SHUTTLE_METRICS_TOKEN, else 403
+# (tests/test_observability.py::test_metrics_refuse_other_addresses_without_the_token).
+OUTSIDE = {
+    "health": "anyone",
+    "openapi": "anyone",
+    "static": "anyone",
+    "metrics": "allowed networks, or the metrics bearer token",
+}

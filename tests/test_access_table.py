@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from shuttle.routes import ROUTES
+from shuttle.routes import PAGES, ROUTES
 from shuttle.runtime import Runtime
-from tests.access_table import ALLOWED, CALLERS, TABLE
+from tests.access_table import ALLOWED, CALLERS, OUTSIDE, STREAMS, TABLE
 from tests.scenario import add_staff, build_case
 from tests.test_bad_input import (
     World,
@@ -101,3 +101,44 @@ async def test_refusals_follow_the_access_table(world: World, runtime: Runtime) 
     wrong = {name: row for name, row in wrong.items() if row}
     if wrong:
         pytest.fail("not as tests/access_table.py says:\n" + json.dumps(wrong, indent=1))
+
+
+def test_every_stream_and_outside_route_has_a_row(client: Any) -> None:
+    """The live streams have rows; so does every route that is neither API nor page."""
+    streams = {route.name for route in PAGES if route.name.endswith(".live")}
+    assert streams == set(STREAMS)
+    named = {
+        resource.name
+        for resource in client.server.app.router.resources()
+        if resource.name is not None
+    }
+    pages_and_api = {route.name for route in (*ROUTES, *PAGES)}
+    assert named - pages_and_api == set(OUTSIDE)
+
+
+async def test_stream_refusals_follow_the_access_table(world: World, runtime: Runtime) -> None:
+    """The live streams, opened by each caller who must be refused, refuse as the table says."""
+    api = world.api
+    other = await build_case(
+        api.client, runtime, people=(("ann", "harmed"),), extra_staff=(), tag="other"
+    )
+    _, manager_email = await add_staff(runtime, "manager", "Max Manager")
+    tokens = {
+        "anonymous": None,
+        "outsider": other.lead,
+        "stranger": other.people["ann"].token,
+        "manager": await api.sign_in(manager_email),
+    }
+    paths = {route.name: route.path for route in PAGES}
+    found = {}
+    for name, row in STREAMS.items():
+        for caller, expected in row.items():
+            if expected == ALLOWED:
+                continue
+            token = tokens[caller]
+            headers = {"Cookie": f"shuttle_session={token}"} if token else {}
+            path = paths[name] + "?seen=0123456789abcdef"  # as the page opens it
+            response = await api.client.get(path, headers=headers, allow_redirects=False)
+            found[(name, caller)] = (response.status, expected)
+            response.close()
+    assert all(status == expected for status, expected in found.values()), found

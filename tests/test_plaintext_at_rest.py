@@ -11,8 +11,10 @@ they could have been left in clear:
   segments written during the test, after a CHECKPOINT; on both, every value of every column
   of every table read back through SQLAlchemy;
 * every log record of every logger at DEBUG (message, arguments, exception text, extras),
-  with the access log written by ``shuttle.middleware.AccessLogger``, and the same records
-  formatted into a log file on disk;
+  with the request log written by ``shuttle.middleware``, and the same records formatted
+  into two log files on disk: plain text, and JSON lines as ``shuttle serve`` writes them
+  (``shuttle.logs``), each of which must be a JSON object, with a request id on every line
+  of the request log;
 * every file under the test's temporary folder (data dir with its key files, the log file);
 * error answers to requests that carried a marker.
 
@@ -48,7 +50,7 @@ from sqlmodel import col, select
 
 from shuttle import accounts
 from shuttle.crypto import NONCE_SIZE, TAG_SIZE, DataCipher
-from shuttle.middleware import AccessLogger
+from shuttle.logs import dress
 from shuttle.models import Assignment, DisclosureRequest, ItemVersion, Participant, User
 from shuttle.runtime import SERVICE_SLOT, Runtime
 from shuttle.settings import Settings
@@ -295,31 +297,53 @@ def debug_everything(caplog: pytest.LogCaptureFixture) -> None:
             caplog.set_level(logging.DEBUG, logger=name)
 
 
+def json_log(log_file: Path) -> Path:
+    """The JSON lines twin of ``log_file`` (shuttle.logs' format, as ``shuttle serve`` writes)."""
+    return log_file.with_suffix(".jsonl")
+
+
 @pytest.fixture
 def log_file(tmp_path: Path) -> Iterator[Path]:
-    """Every log record of every logger, formatted into a file as a deployment would write it."""
+    """Every log record of every logger, formatted into files as a deployment would write them:
+    plain text in the returned file, and JSON lines beside it (``json_log``)."""
     path = tmp_path / "logs" / "shuttle.log"
     path.parent.mkdir()
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.setLevel(logging.DEBUG)
+    as_json = dress(logging.FileHandler(json_log(path), encoding="utf-8"), as_json=True)
+    handlers = (handler, as_json)
     root = logging.getLogger()
-    root.addHandler(handler)
-    # Loggers that do not propagate would bypass both caplog and this file.
+    # Loggers that do not propagate would bypass both caplog and these files.
     quiet = [
         logger
         for logger in logging.root.manager.loggerDict.values()
         if isinstance(logger, logging.Logger) and not logger.propagate
     ]
-    for logger in quiet:
-        logger.addHandler(handler)
+    for each in handlers:
+        each.setLevel(logging.DEBUG)
+        root.addHandler(each)
+        for logger in quiet:
+            logger.addHandler(each)
     try:
         yield path
     finally:
-        for logger in quiet:
-            logger.removeHandler(handler)
-        root.removeHandler(handler)
-        handler.close()
+        for each in handlers:
+            for logger in quiet:
+                logger.removeHandler(each)
+            root.removeHandler(each)
+            each.close()
+
+
+def request_log_lines(path: Path) -> list[dict[str, Any]]:
+    """Every line of a JSON log file, parsed (each must be one JSON object); returns those
+    of the request log."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines, f"{path} is empty"
+    parsed = [json.loads(line) for line in lines]
+    assert all(
+        isinstance(p, dict) and {"time", "level", "logger", "message"} <= set(p) for p in parsed
+    )
+    return [p for p in parsed if p["logger"] == "shuttle.request"]
 
 
 # --- the API, remembering everything it answered ------------------------------------------
@@ -331,10 +355,12 @@ class RecordingApi(Api):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.answers: list[str] = []
+        self.calls = 0
 
     async def call(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
         """One request, as ``Api.call``; the answer is remembered."""
         status, data = await super().call(*args, **kwargs)
+        self.calls += 1
         if isinstance(data, bytes) and data.startswith(b"PK"):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 self.answers += [
@@ -794,11 +820,7 @@ async def test_no_marker_at_rest_in_database_wal_logs_or_files(
 
     since = time.time()
     debug_everything(caplog)
-    # The access log as `shuttle serve` writes it (TestServer drops server_kwargs, so the
-    # server is started here with the access logger class before the client gets it).
-    server = TestServer(create_app(settings))
-    await server.start_server(access_log_class=AccessLogger)
-    client = await aiohttp_client(server)
+    client = await aiohttp_client(TestServer(create_app(settings)))
     loop = await drive_loop(client, runtime)
     m, said = loop.m, loop.api.said()
 
@@ -823,11 +845,11 @@ async def test_no_marker_at_rest_in_database_wal_logs_or_files(
     assert b"item:relay:deliver" in dumps["audit_entry"]
     assert len(dumps["delivery"]) > 0 and len(dumps["item_version"]) > 0
 
-    # The logs: every record of every logger, with the access log in use.
+    # The logs: every record of every logger, with the request log in use.
     records = list(caplog.records)
-    assert any(r.name == "aiohttp.access" and "item.decide" in r.getMessage() for r in records)
+    assert any(r.name == "shuttle.request" and "item.decide" in r.getMessage() for r in records)
     names = {r.name for r in records}
-    assert {"aiohttp.access", "sqlalchemy.engine.Engine"} <= names, names
+    assert {"shuttle.request", "sqlalchemy.engine.Engine"} <= names, names
     assert any(r.levelno == logging.DEBUG for r in records)
     findings.search(needles, "log records", log_text(records))
 
@@ -841,6 +863,16 @@ async def test_no_marker_at_rest_in_database_wal_logs_or_files(
     for handler in logging.getLogger().handlers:
         handler.flush()
     assert file_size(log_file) > 0
+    # The JSON log: one object a line; each request's line has its id, route name, status
+    # and time, and the caller's role once signed in (the marker sweep below reads it too).
+    requests = request_log_lines(json_log(log_file))
+    assert len(requests) == loop.api.calls
+    assert all(
+        r["request_id"] and r["route"] and r["status"] and r["duration_ms"] >= 0 for r in requests
+    )
+    assert len({r["request_id"] for r in requests}) == len(requests)
+    assert {"item.decide", "inbox", "item.read"} <= {r["route"] for r in requests}
+    assert any(r["route"] == "item.decide" and r.get("role") == "practitioner" for r in requests)
     sweep_tree(needles, findings, tmp_path, "files")
     findings.search(needles, "log records after close", log_text(caplog.records))
 
@@ -958,6 +990,9 @@ async def test_sweep_finds_a_marker_in_the_logs(
     findings = Findings()
     sweep_tree(Needles(m.values), findings, tmp_path, "files")
     assert "files:logs/shuttle.log" in findings.hits
+    # The JSON log keeps the message and the exception (and drops extras it does not know).
+    in_json = {label.split(" ")[0] for label in findings.hits["files:logs/shuttle.jsonl"]}
+    assert in_json == {"in_argument", "in_exception"}
 
 
 def test_needles_cover_every_encoding() -> None:

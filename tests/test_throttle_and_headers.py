@@ -3,7 +3,9 @@ accounts that exist and those that do not), and the headers and host check on ev
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from pytest_aiohttp import AiohttpClient
 from sqlalchemy import update
 from sqlmodel import select
 
+from shuttle import throttle
 from shuttle.app import create_app
 from shuttle.middleware import host_allowed
 from shuttle.models import SignInThrottle
@@ -107,6 +110,56 @@ async def test_an_address_is_held_back_across_accounts(
     status, data, retry_after = await attempt(api, "someone.new@service.example")
     assert_error(data, status, 429)
     assert retry_after is not None and int(retry_after) >= 1
+
+
+async def spray(api: Api, forwarded: str, tries: int) -> None:
+    """Wrong passwords on fresh accounts, each sent with this X-Forwarded-For."""
+    for _ in range(tries):
+        response = await api.client.post(
+            "/api/v1/session",
+            json={"email": f"p{secrets.token_hex(4)}@service.example", "password": WRONG},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        assert response.status in (401, 429)
+
+
+async def failures_by_address(runtime: Runtime, *addresses: str) -> dict[str, int]:
+    """The failed sign-ins counted against each address (0 for none)."""
+    async with runtime.read() as tx:
+        counted = {}
+        for address in addresses:
+            (key,) = await throttle.keys_for(tx, None, address)
+            row = await tx.session.get(SignInThrottle, key)
+            counted[address] = row.failures if row is not None else 0
+    return counted
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
+    aiohttp_client: AiohttpClient, settings: Settings, runtime: Runtime
+) -> None:
+    """Several processes behind a reverse proxy: the caller's address comes from
+    X-Forwarded-For when (and only when) the peer is a trusted proxy, read from the right."""
+    limits = {"sign_in_free_failures_account": 100, "sign_in_free_failures_address": 100}
+    proxied = await app_with(
+        aiohttp_client, settings, trusted_proxies=(ip_network("127.0.0.0/8"),), **limits
+    )
+    await spray(proxied, "203.0.113.7", 3)
+    await spray(proxied, "198.51.100.9", 2)
+    # A caller cannot pick their address by sending a header of their own: the proxy appends
+    # the address it saw, and that (the rightmost not a trusted proxy) is the one counted.
+    await spray(proxied, "198.51.100.77, 203.0.113.7, 127.0.0.2", 1)
+    addresses = ("203.0.113.7", "198.51.100.9", "198.51.100.77", "127.0.0.1")
+    assert await failures_by_address(runtime, *addresses) == {
+        "203.0.113.7": 4,
+        "198.51.100.9": 2,
+        "198.51.100.77": 0,
+        "127.0.0.1": 0,
+    }
+    # Without the setting the header counts for nothing: everyone is the peer.
+    direct = await app_with(aiohttp_client, settings, **limits)
+    await spray(direct, "192.0.2.1", 2)
+    counted = await failures_by_address(runtime, "192.0.2.1", "127.0.0.1")
+    assert counted == {"192.0.2.1": 0, "127.0.0.1": 2}
 
 
 async def test_wrong_codes_count_against_the_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any, TypeVar
 
@@ -24,6 +25,39 @@ ModelT = TypeVar("ModelT")
 def runtime(request: web.Request) -> Runtime:
     """The running service's resources."""
     return request.app[RUNTIME]
+
+
+def client_address(request: web.Request) -> str | None:
+    """The caller's address, as guessing is counted against it.
+
+    The peer's, unless the peer is one of ``SHUTTLE_TRUSTED_PROXIES``: then the nearest
+    address in ``X-Forwarded-For`` that is not itself a trusted proxy (read from the right,
+    so that a caller cannot choose it by sending a header of their own).
+    """
+    peer = request.remote
+    trusted = request.app[SETTINGS].trusted_proxies
+    if not trusted or not address_within(peer, trusted):
+        return peer
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+    for part in reversed(forwarded.split(",")):
+        candidate = part.strip()
+        if not address_within(candidate, trusted):
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return peer  # not an address: trust nothing further along
+    return peer
+
+
+def address_within(address: str | None, networks: tuple[Any, ...]) -> bool:
+    """Whether ``address`` (IPv4, IPv6 or IPv4-mapped IPv6) is in one of ``networks``."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
 
 
 def bearer_token(request: web.Request) -> str | None:

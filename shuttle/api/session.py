@@ -6,12 +6,7 @@ from aiohttp import web
 
 from shuttle import accounts, mfa, sessions
 from shuttle.api import schemas
-from shuttle.api.http import bearer_token, body, reply, runtime, signed_in
-
-
-def client_address(request: web.Request) -> str | None:
-    """The address guessing is counted against (the peer; a proxy's own setting comes later)."""
-    return request.remote
+from shuttle.api.http import bearer_token, body, client_address, reply, runtime, signed_in
 
 
 async def sign_in(request: web.Request) -> web.Response:

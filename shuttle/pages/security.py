@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shuttle import mfa, sessions
-from shuttle.api.http import runtime
+from shuttle.api.http import client_address, runtime
 from shuttle.errors import Invalid, NotSignedIn
 from shuttle.i18n import error_text
 from shuttle.i18n import gettext as _
@@ -52,7 +52,7 @@ async def sign_in_code(request: web.Request) -> web.StreamResponse:
     following = safe_next(data.get("next"))
     rt = runtime(request)
     try:
-        session = await mfa.complete_sign_in(rt, challenge, code, address=request.remote)
+        session = await mfa.complete_sign_in(rt, challenge, code, address=client_address(request))
     except NotSignedIn as exc:
         if exc.code != "invalid_code":
             raise see_other("/sign-in", next=following) from None
@@ -101,7 +101,7 @@ async def reauthenticate(request: web.Request) -> web.StreamResponse:
             actor,
             password=data.get("password", ""),
             code=text(data, "code") or None,
-            address=request.remote,
+            address=client_address(request),
         )
     except NotSignedIn as exc:
         field = "#code" if exc.code == "invalid_code" else "#password"
@@ -140,7 +140,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             actor,
             data.get("current_password", ""),
             data.get("new_password", ""),
-            address=request.remote,
+            address=client_address(request),
         )
     except NotSignedIn:
         errors.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shuttle import accounts
-from shuttle.api.http import runtime
+from shuttle.api.http import client_address, runtime
 from shuttle.errors import Conflict, Invalid, NotFound, NotSignedIn
 from shuttle.i18n import LANGUAGES, error_text
 from shuttle.i18n import gettext as _
@@ -62,7 +62,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if not errors:
         try:
             result = await accounts.sign_in(
-                runtime(request), email, password, address=request.remote
+                runtime(request), email, password, address=client_address(request)
             )
         except NotSignedIn:
             errors.append(

@@ -139,11 +139,20 @@ def test_round_trip(site: Site, mode: str) -> None:
     assert "Passed on" in sam.page.locator("#status").inner_text()
     if mode != "mouse":
         return
-    decide(site, case, reply_id, "approve")
     sam.go("/my/wishes/receive")
     sam.choose("answer", "yes")
     sam.button("Save")
+    # Sam's inbox is open when the reply is approved: a polite live region says something
+    # new has come (the stream says only that), and a link refreshes the page to show it.
     sam.go("/my/inbox")
+    sam.page.wait_for_selector("[data-live-open=yes]", state="attached")
+    assert "Message from Rob" not in sam.text()
+    assert not sam.page.locator("#inbox-refresh").is_visible()
+    decide(site, case, reply_id, "approve")
+    sam.page.wait_for_selector("[data-live-seen]", state="attached", timeout=10_000)
+    assert "Something new has been passed on to you" in sam.page.locator("#inbox-live").inner_text()
+    sam.look("participant-inbox-live")
+    sam.link("Refresh the page")
     sam.link("Message from Rob")
     sam.button("Read it now")
     assert sam.page.locator("#words").inner_text() == ROB_REPLY

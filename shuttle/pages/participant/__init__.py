@@ -50,6 +50,7 @@ PAGES: tuple[Route, ...] = (
     Route("GET", ITEM + "/withdraw", my_items.withdraw_form, "page.participant.item.withdraw", "Withdraw it: are you sure?", "its author"),
     Route("POST", ITEM + "/withdraw", my_items.withdraw, "page.participant.item.withdraw.post", "Withdraw it", "its author"),
     Route("GET", MY + "/inbox", reading.inbox, "page.participant.inbox", "Letters and messages for me", "participants"),
+    Route("GET", MY + "/live", reading.live, "page.participant.live", "Something new in my inbox (server-sent events)", "participants"),
     Route("GET", RECEIVED, reading.before, "page.participant.received", "Before you read", "its recipient"),
     Route("POST", RECEIVED, reading.read_now, "page.participant.received.post", "Read it now", "its recipient"),
     Route("GET", RECEIVED + "/read", reading.letter, "page.participant.received.read", "Read it", "its recipient"),

@@ -25,7 +25,8 @@ async def home(request: web.Request) -> web.Response:
     rt = runtime(request)
     me = await cases.my_case(rt, actor)
     written = await items.my_items(rt, actor)
-    received = await relay.inbox(rt, actor) if me["state"] == "active" else []
+    active = me["state"] == "active"
+    received = await relay.inbox(rt, actor) if active else []
     unread = sum(1 for entry in received if not entry["read_at"])
     done = DONE.get(request.query.get("done", ""))
     return page(
@@ -40,4 +41,5 @@ async def home(request: web.Request) -> web.Response:
         tag_of=status,
         reference=reference,
         done=_(done) if done else None,
+        inbox_state=await relay.inbox_state(rt, actor) if active else None,
     )

@@ -3,24 +3,36 @@ the item with whose words it is shown in words above it, then a reply or a "no".
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from shuttle import follow_ups, items, relay
+from shuttle.accounts import authenticate
 from shuttle.api.http import runtime
-from shuttle.errors import NotFound
+from shuttle.errors import NotFound, ShuttleError
 from shuttle.i18n import gettext as _
 from shuttle.pages.participant.frame import KINDS, kind_words, page
-from shuttle.pages.web import see_other, signed_in
+from shuttle.pages.streams import STREAM_SECONDS, changed_or_gone, event_stream
+from shuttle.pages.web import see_other, session_token, signed_in
+
+# What the inbox's live stream ever says: the event's name, and no data beyond it.
+CHANGED_EVENT = "changed"
 
 
 async def inbox(request: web.Request) -> web.Response:
     """GET /my/inbox: who each item is from, when, and New or Read; never the words."""
     actor = await signed_in(request)
-    received = [_named(item) for item in await relay.inbox(runtime(request), actor)]
+    rt = runtime(request)
+    received = [_named(item) for item in await relay.inbox(rt, actor)]
     return page(
-        request, "inbox.html", _("Letters and messages for you"), received=received, kinds=KINDS
+        request,
+        "inbox.html",
+        _("Letters and messages for you"),
+        received=received,
+        kinds=KINDS,
+        inbox_state=await relay.inbox_state(rt, actor),
     )
 
 
@@ -30,6 +42,38 @@ def _named(item: dict[str, Any]) -> dict[str, Any]:
     if item["attribution"]["tag"] == "facilitator_assessment":
         return {**item, "from": _("Your facilitator"), "from_in_sentence": _("your facilitator")}
     return {**item, "from_in_sentence": item["from"]}
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """GET /my/live?seen=STATE: an event "changed" each time something is passed on to the
+    caller (first at once if it already has since the page showed STATE); nothing else.
+
+    The page then offers to refresh itself, and the refreshed page shows what the caller may
+    see: no id, count or word of what arrived ever travels in the stream.
+    """
+    actor = await signed_in(request)
+    rt = runtime(request)
+    now = await relay.inbox_state(rt, actor)  # refuses anyone but a participant, before
+    seen = request.query.get("seen", "")[:64] or now  # the stream opens
+    token = session_token(request) or ""
+    async with event_stream(request) as stream, rt.notifier.listen() as listener:
+        gone = asyncio.ensure_future(stream.wait())  # ends when the browser goes
+        try:
+            async with asyncio.timeout(STREAM_SECONDS):
+                changed: set[str] | None = set()
+                while changed is not None:
+                    if not changed or actor.case_id in changed:
+                        actor = await authenticate(rt, token)
+                        state = await relay.inbox_state(rt, actor)
+                        if state != seen:
+                            await stream.send("{}", event=CHANGED_EVENT)
+                            seen = state
+                    changed = await changed_or_gone(listener, gone)
+        except (TimeoutError, ShuttleError, ConnectionResetError):
+            pass  # the session ended or the participant's access changed: the stream ends
+        finally:
+            gone.cancel()
+    return stream
 
 
 async def _received(request: web.Request) -> dict[str, Any]:

@@ -6,27 +6,16 @@ import asyncio
 import json
 
 from aiohttp import web
-from aiohttp_sse import EventSourceResponse
 
 from shuttle import claims, worklist
 from shuttle.accounts import authenticate
 from shuttle.api.http import runtime
-from shuttle.errors import NotSignedIn
+from shuttle.errors import ShuttleError
 from shuttle.i18n import gettext as _
 from shuttle.items import KINDS
-from shuttle.live import Listener
 from shuttle.pages.staff.frame import navigation
+from shuttle.pages.streams import STREAM_SECONDS, changed_or_gone, event_stream
 from shuttle.pages.web import form, render, safe_next, see_other, session_token, signed_in, text
-
-# A stream ends after this long; the browser's EventSource then opens a new one (and the
-# session is checked again). Counts are re-read whenever a case changes (shuttle.live).
-STREAM_SECONDS = 600.0
-PING_SECONDS = 15.0
-STREAM_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
 
 
 def _filters(request: web.Request) -> worklist.Filters:
@@ -97,32 +86,19 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
     rt = runtime(request)
     sent = await worklist.counts(rt, actor)
     token = session_token(request) or ""
-    stream = EventSourceResponse(headers=STREAM_HEADERS, ping_interval=PING_SECONDS)
-    stream.headers["Cache-Control"] = "no-store"  # it sets no-cache; counts are personal
-    await stream.prepare(request)
-    async with stream, rt.notifier.listen() as listener:
+    async with event_stream(request) as stream, rt.notifier.listen() as listener:
         await stream.send(json.dumps(sent), event="counts")
         gone = asyncio.ensure_future(stream.wait())  # ends when the browser goes
         try:
             async with asyncio.timeout(STREAM_SECONDS):
-                while await _changed_or_gone(listener, gone):
+                while await changed_or_gone(listener, gone) is not None:
                     actor = await authenticate(rt, token)
                     counts = await worklist.counts(rt, actor)
                     if counts != sent:
                         await stream.send(json.dumps(counts), event="counts")
                         sent = counts
-        except (TimeoutError, NotSignedIn, ConnectionResetError):
+        except (TimeoutError, ShuttleError, ConnectionResetError):
             pass
         finally:
             gone.cancel()
     return stream
-
-
-async def _changed_or_gone(listener: Listener, gone: asyncio.Future[None]) -> bool:
-    """Wait for a change (True) or for the browser to go or the server to stop (False)."""
-    changed = asyncio.ensure_future(listener.changed())
-    try:
-        await asyncio.wait((changed, gone), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        changed.cancel()
-    return not gone.done() and changed.done() and not changed.cancelled() and not listener.closed

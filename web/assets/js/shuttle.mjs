@@ -1,6 +1,7 @@
 // Shuttle's only script: start the GOV.UK and MOJ components. Every page works without it.
 import * as govuk from "./govuk-frontend.min.js";
 import * as moj from "./moj-frontend.min.js";
+import { startInboxLive } from "./inbox-live.mjs";
 import { startLiveCounts } from "./queue-live.mjs";
 import { startReveals } from "./reveal.mjs";
 
@@ -9,3 +10,4 @@ govuk.initAll();
 moj.initAll();
 startReveals();
 startLiveCounts();
+startInboxLive();
