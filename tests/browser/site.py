@@ -7,6 +7,7 @@ real command line and the real JSON API; everything a journey tests goes through
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.error
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
+from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from shuttle.settings import PROJECT_ROOT
 from tests import authenticator
 from tests.conftest import current_backend
 from tests.served import Server
@@ -33,8 +36,9 @@ STAFF_ROLES = {
 }
 _axe = Axe()
 FULL_CHECKS = current_backend() == "sqlite"
-# Pages already checked in Welsh in this test session, by name (without -js/-no-js): the same
-# page reached again by another journey or run is not checked again.
+# Pages already checked in Welsh in this test session, by name (without -cy, -js, -no-js): the
+# same page reached again by another journey or run, or seen in Welsh already, is not checked
+# again.
 _WELSH_CHECKED: set[str] = set()
 
 
@@ -203,6 +207,9 @@ class Site:
         # exactly what that browser was shown (its scripts taken out) in a page with them on.
         seen_as = page if self._javascript_on(page) else self._copy_of(page)
         assert_accessible(seen_as, name)
+        if page.locator("html").get_attribute("lang") == "cy":
+            assert_no_english(page, name)
+            _WELSH_CHECKED.add(_page_key(name))
         assert page.title().strip(), f"{name}: no title"
         assert page.locator("h1").count() == 1, f"{name}: {page.locator('h1').count()} h1s"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -231,8 +238,8 @@ class Site:
     def sweep_welsh(self) -> None:
         """Every GET page the test saw, again in Welsh, in the browser of whoever saw it."""
         for (url, owner), name in list(self.seen.items()):
-            key = re.sub(r"-(js|no-js)$", "", name)
-            if name.endswith("-cy") or key in _WELSH_CHECKED:
+            key = _page_key(name)
+            if key in _WELSH_CHECKED:
                 continue
             _WELSH_CHECKED.add(key)
             who = next(p for p in self.people if p.key == owner)
@@ -250,10 +257,113 @@ class Site:
             who.context.close()
 
 
+def checked_in_welsh(name: str) -> bool:
+    """Whether the page called ``name`` has been checked in Welsh in this test session."""
+    return _page_key(name) in _WELSH_CHECKED
+
+
+def _page_key(name: str) -> str:
+    """A page's name without how it was browsed or its language ("-cy", "-js", "-no-js")."""
+    return re.sub(r"(-cy)?(-(js|no-js))?(-cy)?$", "", name)
+
+
 def assert_accessible(page: Page, name: str) -> None:
     """axe-core finds no WCAG 2.2 A/AA violation on the page."""
     results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
     assert results.violations_count == 0, f"{name}: {results.generate_report()}"
+
+
+# Words the GOV.UK and MOJ Frontend scripts show unless a page gives its own (not in our
+# catalogue, so named here): a Welsh page must have passed them Welsh words.
+SCRIPT_ENGLISH = (
+    "(column headers with buttons are sortable)",
+    "Sort by ",
+    "Show password",
+    "Hide password",
+    "Your password is visible",
+    "Your password is hidden",
+    "characters remaining",
+    "characters too many",
+    "Exit this page",
+)
+PLACEHOLDERS = re.compile(r"%\(\w+\)s|%s|%\{\w+\}|\{\w+\}")
+# Everything a person meets on the page as text: what is shown (innerText), the title, the
+# options of selects, the words given to assistive technology and to scripts (labels, titles,
+# the GOV.UK and MOJ components' words) -- less what people wrote (.app-letter) and anything
+# marked as being in another language (the language switch's "English").
+PAGE_WORDS = """() => {
+  const elsewhere = [...document.querySelectorAll("body [lang]:not([lang|=cy]), .app-letter")];
+  const foreign = new Set(elsewhere.flatMap(e => e.innerText.split("\\n")));
+  const words = document.body.innerText.split("\\n").filter(line => !foreign.has(line));
+  words.push(document.title);
+  for (const option of document.querySelectorAll("option")) words.push(option.textContent);
+  for (const element of document.querySelectorAll("body *")) {
+    if (elsewhere.some(e => e.contains(element))) continue;
+    for (const attribute of element.attributes) {
+      const name = attribute.name;
+      if (["aria-label", "title", "placeholder", "alt"].includes(name)
+          || name.startsWith("data-i18n") || /^data-.*-(text|message)$/.test(name)
+          || (name === "value" && ["submit", "button"].includes(element.type))) {
+        words.push(attribute.value);
+      }
+    }
+  }
+  return words;
+}"""
+
+
+@functools.cache
+def _english() -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]]]:
+    """The catalogue's English, as patterns: (whole, part). ``whole``: every message whose
+    Welsh differs from it, to match a whole piece of text (its placeholders match anything);
+    ``part``: messages of two words or more, to find inside a longer piece of text."""
+    with (PROJECT_ROOT / "web/locale/cy/LC_MESSAGES/messages.po").open("rb") as source:
+        catalogue = read_po(source, locale="cy")
+    whole, part = [], []
+    for message in catalogue:
+        if not message.id or not message.string:
+            continue
+        english = message.id if isinstance(message.id, tuple) else (message.id,)
+        welsh = message.string if isinstance(message.string, tuple) else (message.string,)
+        welsh_shown = [PLACEHOLDERS.sub("X", " ".join(w.split())) for w in welsh if w]
+        for words in english:
+            literal = PLACEHOLDERS.sub(" ", words)
+            if len(re.findall(r"[A-Za-z]", literal)) < 4:
+                continue  # placeholders joined by a sign or a little word ("and")
+            pieces = [re.escape(" ".join(p.split())) for p in PLACEHOLDERS.split(words)]
+            body = ".+?".join(pieces).replace(r"\ ", r"\s+")
+            pattern = re.compile(r"\s*" + body + r"\s*")
+            if any(pattern.fullmatch(w) for w in welsh_shown):
+                continue  # the Welsh is the same words (a name, a code)
+            whole.append((words, pattern))
+            inside = re.compile(r"(?<![A-Za-z])" + body + r"(?![A-Za-z])")
+            if len(literal.split()) >= 2 and not any(inside.search(w) for w in welsh_shown):
+                part.append((words, inside))
+    return whole, part
+
+
+def english_shown(texts: list[str]) -> list[str]:
+    """Which of ``texts`` (pieces of a Welsh page) are English from the catalogue, or the
+    English of the GOV.UK and MOJ scripts."""
+    whole, part = _english()
+    found = []
+    for raw in texts:
+        text = " ".join(raw.split())
+        if not text:
+            continue
+        hit = next((w for w, p in whole if p.fullmatch(text)), None)
+        hit = hit or next((w for w, p in part if p.search(text)), None)
+        hit = hit or next((w for w in SCRIPT_ENGLISH if w in text), None)
+        if hit:
+            found.append(f"{text!r} (English: {hit!r})")
+    return found
+
+
+def assert_no_english(page: Page, name: str) -> None:
+    """A page served in Welsh shows no English the catalogue has words for, and none from the
+    Frontend scripts. Names and what people wrote are not in the catalogue, so they pass."""
+    found = english_shown(page.evaluate(PAGE_WORDS))
+    assert not found, f"{name}: English on a Welsh page:\n" + "\n".join(found)
 
 
 def assert_reflows(page: Page, name: str) -> None:

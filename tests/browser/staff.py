@@ -61,6 +61,14 @@ class Driver:
         else:
             page.locator(selector).first.check()
 
+    def untick(self, page: Page, selector: str) -> None:
+        """Untick a ticked checkbox."""
+        if self.mode == "keyboard":
+            press(page, selector, " ")
+        else:
+            page.locator(selector).first.uncheck()
+        assert not page.locator(selector).first.is_checked()
+
     def select(self, page: Page, selector: str, value: str) -> None:
         """Choose an option of a select."""
         if self.mode == "keyboard":
