@@ -69,7 +69,49 @@ def row(
     }
 
 
-WHY: dict[str, str] = {}
+WHY: dict[str, str] = {
+    "case.practitioner.conflict": (
+        "A manager may declare a practitioner's conflict of interest on any case (and so take "
+        "them off it), as they may put practitioners on any case (case.practitioner.add): "
+        "managers staff cases. The details they give are sealed under the case's key and "
+        "never shown back to them; a practitioner may declare their own conflict; the lead "
+        "or supervisor anyone's on their case."
+    ),
+    "case.practitioner.add": (
+        "An admin gets 404 for every case here, as for everything in a case: admins run "
+        "accounts, not cases (the same answer whatever the object, so nothing is revealed)."
+    ),
+    "participants on staff routes": (
+        "A participant gets 403 on a practitioners' route (and a practitioner 403 on a "
+        "participants' route) for every object alike, missing ones included: the refusal is "
+        "for the role, before any look-up, so it tells nothing about any object."
+    ),
+    "case.participant.opt_out": (
+        "A participant may opt themself out through the case's route too (API.md); anyone "
+        "else's record, in their case or not, or a missing one: 403 alike."
+    ),
+    "me.opt_out": (
+        "Staff have no participant record: 403 for managers and admins (no permission), 404 "
+        "for practitioners (no record of theirs); neither names an object."
+    ),
+    "page.staff.review": (
+        "A participant opening the review page of their own item gets 403 (it is theirs, "
+        "they know it exists, this is not their page); anyone else's or a missing one: 404."
+    ),
+    "page.staff.write.submit": (
+        "The practitioners' 'send a draft to be checked' form leads to the same service as "
+        "the participant's own: the author of an item may submit it (409 here: it was "
+        "submitted already); everyone else's item: 404."
+    ),
+    "page.participant.received": (
+        "'own' is the participant's own letter, which was not relayed to them: 404. Reading "
+        "what was relayed is swept by tests/test_leaks_stateful.py."
+    ),
+    "session.mfa, invitation.accept, page.sign_in.code": (
+        "Open to anyone holding a challenge or an invitation: the token is the object; a "
+        "missing or used one answers 401 or 404 for everyone alike."
+    ),
+}
 
 # fmt: off
 API: dict[str, Row] = {

@@ -5,14 +5,24 @@ manager, an admin) create, edit, submit, withdraw and decide items, agree to sum
 they are willing to receive, opt out, pause and resume cases, record consent, mark items read,
 declare a conflict of interest, and ask for and release their records. Every action may fail;
 the model (tests/leak_model.py) moves only with what the server said succeeded, and says on
-its own which planted marker each person may see. After every step every participant's every
-view (inbox, own items, own facts, every known item by id, their released records package) is
-compared with it, and so, in turn, are the staff's views.
+its own which planted marker each person may see.
 
-Hypothesis rules are synchronous: each state machine run has its own event loop, HTTP server
-and client, and drives them with ``run_until_complete``. The people are made once per test in
-a "golden" database per case variant (Argon2 makes accounts cost ~30 ms each), and every run
-starts from a copy of it: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+After every step that changed something (a refused step changes nothing:
+tests/test_access_table.py), the leads' lists show what was relayed and each new delivery is
+judged by the rules as they stand, in the recipient's inbox; then one more way of reading is
+tried, in turn (``PROBES``): a participant's items by id, their own views, their pages (home,
+inbox, records, an item page that is or is not theirs), a member of staff's views and case
+pages (managers and admins included), the case's record, the released records packages and the
+live queue counts. Every log record of the service is searched for planted text as it is
+written. Each run ends with a wider look (every inbox with anything in it, every item as
+someone of its case who may not see it, staff, pages, the audit log).
+
+Hypothesis rules are synchronous: the test has one event loop, and one server per case variant
+for all its runs, driven with ``run_until_complete``. The people are made once per test in a
+"golden" database per case variant (Argon2 makes accounts cost ~30 ms each); each run puts the
+live database back to the golden rows in one transaction (``SqliteReset``, ``PostgresReset``).
+The live SQLite file is on a tmpfs when there is one, and the PostgreSQL database commits
+without waiting for its WAL: durability is not what this test is about.
 
 ``SHUTTLE_TEST_STATEFUL_EXAMPLES`` and ``SHUTTLE_TEST_STATEFUL_STEPS`` set the effort (the
 ``SHUTTLE_TEST_`` prefix, because conftest.py removes every other ``SHUTTLE_*`` variable);
