@@ -2265,9 +2265,42 @@ def break_records(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(disclosure, "compile_records", compile_records)
 
 
+def break_item_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 5 on the pages: a participant's item page opens any item of their case."""
+    from shuttle import access, items
+    from shuttle.api.http import runtime
+    from shuttle.pages.participant import my_items
+    from shuttle.pages.web import signed_in
+
+    async def own_item(request: Any, *, editable: bool = False) -> dict[str, Any]:
+        actor = await signed_in(request)
+        async with runtime(request).read() as tx:
+            found = await tx.session.get(access.Item, request.match_info["item_id"])
+            if found is None or found.case_id != actor.case_id:
+                raise access.NotFound()
+            return await items.item_view(tx, actor, access.ItemAccess(found, as_author=True))
+
+    monkeypatch.setattr(my_items, "own_item", own_item)
+
+
+def break_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 7 and SECURITY.md: the service logs what people wrote."""
+    from shuttle import items
+
+    original = items.create_item
+
+    async def create_item(rt: Any, actor: Any, case_id: str, **fields: Any) -> Any:
+        logging.getLogger("shuttle.items").info("new item: %s", fields.get("body"))
+        return await original(rt, actor, case_id, **fields)
+
+    monkeypatch.setattr(items, "create_item", create_item)
+
+
 MUTANTS = {
     f.__name__: f
     for f in (
+        break_item_page,
+        break_logging,
         break_willingness,
         break_pause,
         break_two_person_rule,
