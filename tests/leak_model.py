@@ -64,7 +64,7 @@ PRACTITIONER_ONLY_KEYS = frozenset({"flags", "decisions", "waiting_for", "recipi
 DELIVERY_VIEW_KEYS = frozenset(
     {"id", "kind", "body", "attribution", "from", "response_wanted", "relayed_at", "read_at"}
 )
-PERSONAL_KINDS = frozenset({"name", "shown", "topic", "optout"})
+PERSONAL_KINDS = frozenset({"name", "shown", "topic", "optout", "meeting"})
 
 
 class Leak(AssertionError):

@@ -1324,6 +1324,8 @@ class LeakMachine(RuleBasedStateMachine):
             unread = sorted(set(chosen.delivered) - chosen.read_by)
             reader = unread[0] if unread and pick % 5 else list(PARTICIPANTS)[pick % 5]
             self.run(self._mark_read(reader, chosen))
+            if nudge == "no":
+                self.run(self._decline(reader, chosen))
         elif m.cases[chosen.case].state == "paused":
             self.run(self._case_state(lead, chosen.case, "open"))
         elif version.recipients:
@@ -1336,7 +1338,9 @@ class LeakMachine(RuleBasedStateMachine):
     # -- people -------------------------------------------------------------------------------
 
     @rule(
-        action=st.sampled_from(["preferences"] * 4 + ["consent", "consent", "opt_out", "records"]),
+        action=st.sampled_from(
+            ["preferences"] * 4 + ["consent", "consent", "opt_out", "records", "meeting"]
+        ),
         who=st.sampled_from((*PARTICIPANTS, *PARTICIPANTS, "lead", "lead", "co", "nora", "max")),
         whom=st.sampled_from(tuple(PARTICIPANTS)),
         via=st.sampled_from(["me", "me", "behalf"]),
@@ -1358,7 +1362,8 @@ class LeakMachine(RuleBasedStateMachine):
     ) -> None:
         """What a participant is willing to receive (themself, or a practitioner for them);
         informed consent recorded; opting out (everything pending to and from them stops);
-        records asked for (by them, or a practitioner for them) and maybe released."""
+        a meeting asked for, with a note; records asked for (by them, or a practitioner for
+        them) and maybe released."""
         actor = self.holder(who, PARTICIPANTS[whom][0])
         if action == "opt_out" and sum(p.opted_out for p in self.model.people.values()) >= 2:
             action = "preferences"  # keep people in play
@@ -1370,6 +1375,8 @@ class LeakMachine(RuleBasedStateMachine):
             self.run(self._consent(actor, whom, accepts))
         elif action == "opt_out":
             self.run(self._opt_out(actor, whom, tell))
+        elif action == "meeting":
+            self.run(self._meeting(actor, tell))
         else:
             self.run(self._request_records(actor, whom))
             waiting = [d for d in self.model.disclosures.values() if not d.released]
@@ -1534,6 +1541,27 @@ class LeakMachine(RuleBasedStateMachine):
         m.check_markers(actor, "the watch list answer", data)
 
     # -- receiving and records ----------------------------------------------------------------
+
+    async def _meeting(self, actor: str, note: bool) -> None:
+        m = self.model
+        body: dict[str, Any] = {}
+        must_fail = [] if actor in PARTICIPANTS else [f"{actor} is not a participant"]
+        if note and actor in PARTICIPANTS:
+            case = PARTICIPANTS[actor][0]
+            body["note"] = m.plant("meeting", case, actor, f"{actor}'s note asking to meet")
+            m.note_sent(actor, body["note"])
+        status, data = await self.call(actor, "POST", "/api/v1/me/meeting-requests", body)
+        self.expect(actor, "asking for a meeting", status, must_fail)
+        m.check_markers(actor, "the meeting request answer", data)
+
+    async def _decline(self, actor: str, item: ItemModel) -> None:
+        m = self.model
+        must_fail = [] if actor in item.delivered else [f"{item.id} was not relayed to {actor}"]
+        path = f"/api/v1/items/{item.id}/decline-response"
+        status, data = await self.call(actor, "POST", path)
+        await self.outsider_answer(actor, item, "POST", path, None, status, data)
+        self.expect(actor, f"declining to answer {item.id}", status, must_fail)
+        m.check_markers(actor, "the decline answer", data)
 
     async def _mark_read(self, actor: str, item: ItemModel) -> None:
         m = self.model
