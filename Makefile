@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := web/static/.built
 
-.PHONY: all setup run test test-browser bench lint format migration translations clean screening-report audit lock
+.PHONY: all setup run test test-deep test-browser bench lint format migration translations clean screening-report audit lock
 
 all: test
 
@@ -35,6 +35,18 @@ run: setup
 test: setup
 	scripts/install-browser
 	PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test-all
+
+# The stateful leak test at depth: 10,000 runs on SQLite, then on PostgreSQL when a server
+# answers (hours; not run by CI). More or fewer: make test-deep DEEP_EXAMPLES=50000
+DEEP_EXAMPLES ?= 10000
+DEEP_POSTGRES ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+test-deep: setup
+	SHUTTLE_TEST_STATEFUL_EXAMPLES=$(DEEP_EXAMPLES) SHUTTLE_TEST_STATEFUL_STATS=1 \
+		$(BIN)/pytest -q -s tests/test_leaks_stateful.py -k no_one_sees $(PYTEST_ARGS)
+	if $(BIN)/python -c "import asyncio, asyncpg; asyncio.run(asyncpg.connect('$(DEEP_POSTGRES)'.replace('+asyncpg', '')))" 2>/dev/null; then \
+		SHUTTLE_TEST_DATABASE_URL=$(DEEP_POSTGRES) SHUTTLE_TEST_STATEFUL_EXAMPLES=$(DEEP_EXAMPLES) \
+		SHUTTLE_TEST_STATEFUL_STATS=1 $(BIN)/pytest -q -s tests/test_leaks_stateful.py -k no_one_sees $(PYTEST_ARGS); \
+	else echo "test-deep: no PostgreSQL at $(DEEP_POSTGRES): SQLite only"; fi
 
 # Known vulnerabilities in the locked dependencies (requirements.lock). --strict: a package
 # that cannot be checked fails the audit instead of passing unchecked (docs/security.md).

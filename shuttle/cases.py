@@ -302,6 +302,19 @@ async def get_case(rt: Runtime, actor: Actor, case_id: str) -> dict[str, Any]:
         return await case_view(tx, case, content=True)
 
 
+async def check_case_work(
+    rt: Runtime, actor: Actor, case_id: str, *, lead_or_supervisor: bool = False
+) -> None:
+    """Refuse as a change to the case would, before a page reads its form: Forbidden without
+    the right to work on cases (or, with ``lead_or_supervisor``, for a team member who is
+    neither), NotFound for a case the caller does not work on."""
+    async with rt.read() as tx:
+        access.require(tx, actor, "cases:work")
+        _, place = await access.worked_case(tx, actor, case_id)
+        if lead_or_supervisor and place.role not in ("lead", "supervisor"):
+            raise Forbidden("Only the case's lead or supervisor can change its state.")
+
+
 async def _managed_case(tx: Tx, actor: Actor, case_id: str) -> Case:
     """A case whose team the caller may change: its lead or supervisor, or a manager."""
     if tx.policies.can(actor.role, "cases:overview") and actor.role == "manager":

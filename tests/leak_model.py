@@ -5,7 +5,8 @@ watch-list terms, case references, opt-out reasons) is or contains a unique mark
 ``MARK-<kind>-<n>-<hex>``. The model is kept in step with the server's *successful* answers
 only, and decides independently of the server which markers each person may see:
 
-* a participant: their own personal facts and their case's reference; everything of the items
+* a participant: their own personal facts, their case's reference and the names the others of
+  their case chose to be shown as (to choose whom to write to); everything of the items
   they author (every version, every summary proposed to them, notes addressed to them); and of
   an item relayed to them only the text that may be relayed to them (the body of the approved
   version, or for ``summary`` scope a summary its author agreed to), accepted as relayed only
@@ -63,7 +64,7 @@ PRACTITIONER_ONLY_KEYS = frozenset({"flags", "decisions", "waiting_for", "recipi
 DELIVERY_VIEW_KEYS = frozenset(
     {"id", "kind", "body", "attribution", "from", "response_wanted", "relayed_at", "read_at"}
 )
-PERSONAL_KINDS = frozenset({"name", "shown", "topic", "optout"})
+PERSONAL_KINDS = frozenset({"name", "shown", "topic", "optout", "meeting"})
 
 
 class Leak(AssertionError):
@@ -90,7 +91,7 @@ class Person:
     role: str
     id: str
     name: str  # display name (a marker): for themself and their practitioners only
-    shown_as: str  # how others see them (a marker): for those they wrote to
+    shown_as: str  # how others see them (a marker): for the others of their case
     consented: bool = False
     opted_out: bool = False
     receive: str = "ask_first"
@@ -152,6 +153,7 @@ class ItemModel:
     internal_notes: list[str] = field(default_factory=list)  # for practitioners only
     stopped: str | None = None  # withdrawn by its author, or withheld
     delivered: dict[str, Delivered] = field(default_factory=dict)
+    listed: set[str] = field(default_factory=set)  # recipients the case's record names
     read_by: set[str] = field(default_factory=set)
 
     @property
@@ -261,7 +263,10 @@ class Model:
         person = self.people[actor]
         for marker in self.markers.values():
             mine = marker.kind in PERSONAL_KINDS and marker.owner == actor
-            if mine or (marker.kind == "ref" and marker.case == person.case):
+            # The case's reference, and the names the others of the case chose to be shown
+            # as (the pages list them to choose recipients: cases.others_in_case).
+            public = marker.kind in ("ref", "shown") and marker.case == person.case
+            if mine or public:
                 allowed.add(marker.text)
         for item in self.items.values():
             if item.author == actor:

@@ -5,14 +5,24 @@ manager, an admin) create, edit, submit, withdraw and decide items, agree to sum
 they are willing to receive, opt out, pause and resume cases, record consent, mark items read,
 declare a conflict of interest, and ask for and release their records. Every action may fail;
 the model (tests/leak_model.py) moves only with what the server said succeeded, and says on
-its own which planted marker each person may see. After every step every participant's every
-view (inbox, own items, own facts, every known item by id, their released records package) is
-compared with it, and so, in turn, are the staff's views.
+its own which planted marker each person may see.
 
-Hypothesis rules are synchronous: each state machine run has its own event loop, HTTP server
-and client, and drives them with ``run_until_complete``. The people are made once per test in
-a "golden" database per case variant (Argon2 makes accounts cost ~30 ms each), and every run
-starts from a copy of it: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+After every step that changed something (a refused step changes nothing:
+tests/test_access_table.py), the leads' lists show what was relayed and each new delivery is
+judged by the rules as they stand, in the recipient's inbox; then one more way of reading is
+tried, in turn (``PROBES``): a participant's items by id, their own views, their pages (home,
+inbox, records, an item page that is or is not theirs), a member of staff's views and case
+pages (managers and admins included), the case's record, the released records packages and the
+live queue counts. Every log record of the service is searched for planted text as it is
+written. Each run ends with a wider look (every inbox with anything in it, every item as
+someone of its case who may not see it, staff, pages, the audit log).
+
+Hypothesis rules are synchronous: the test has one event loop, and one server per case variant
+for all its runs, driven with ``run_until_complete``. The people are made once per test in a
+"golden" database per case variant (Argon2 makes accounts cost ~30 ms each); each run puts the
+live database back to the golden rows in one transaction (``SqliteReset``, ``PostgresReset``).
+The live SQLite file is on a tmpfs when there is one, and the PostgreSQL database commits
+without waiting for its WAL: durability is not what this test is about.
 
 ``SHUTTLE_TEST_STATEFUL_EXAMPLES`` and ``SHUTTLE_TEST_STATEFUL_STEPS`` set the effort (the
 ``SHUTTLE_TEST_`` prefix, because conftest.py removes every other ``SHUTTLE_*`` variable);
@@ -27,18 +37,21 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,11 +70,15 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import make_url
+from sqlalchemy import make_url, update
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
 
 from shuttle import accounts
 from shuttle.app import create_app
 from shuttle.bootstrap import initialise, open_runtime
+from shuttle.middleware import AccessLogger
+from shuttle.models import SessionToken
 from shuttle.settings import Settings
 from tests import authenticator
 from tests.conftest import DatabaseFactory, make_settings
@@ -88,8 +105,8 @@ from tests.scenario import PASSWORD, build_case
 
 T = TypeVar("T")
 
-EXAMPLES = int(os.environ.get("SHUTTLE_TEST_STATEFUL_EXAMPLES", "20"))
-STEPS = int(os.environ.get("SHUTTLE_TEST_STATEFUL_STEPS", "25"))
+EXAMPLES = int(os.environ.get("SHUTTLE_TEST_STATEFUL_EXAMPLES", "300"))
+STEPS = int(os.environ.get("SHUTTLE_TEST_STATEFUL_STEPS", "10"))
 MAX_ITEMS = 12
 # Long runs (make test-deep) outlive the default token idle time of the golden sign-ins.
 LONG_SESSIONS = {
@@ -117,6 +134,16 @@ ROLE_HOLDERS = {
 }
 # A case's views for its practitioners only.
 STAFF_VIEWS = ("/items", "/events", "/watch-list", "/follow-ups")
+# The ways of reading tried after each change, in turn (LeakMachine.check_after_a_change).
+PROBES = (
+    "probe_items",
+    "probe_staff",
+    "probe_own_views",
+    "probe_participant_pages",
+    "probe_records",
+)
+# Loggers whose every record is searched for planted text.
+WATCHED_LOGGERS = ("shuttle", "aiohttp")
 # Odd additions to an item's recipients, to try the refusals.
 ODD = (*([None] * 15), "self", "foreign", "none", "extra", "wrong_case")
 
@@ -253,63 +280,210 @@ async def build_cast(factory: DatabaseFactory, folder: Path, sensitive: bool) ->
     return Cast(sensitive, url, data_dir, case_ids, references, staff_ids, tokens, people)
 
 
-async def clone_database(source_url: str, folder: Path) -> str:
-    """A fresh copy of a golden database; returns its URL (drop it with the factory's
-    ``drop_database``: PostgreSQL copies are named ``shuttle_t_*`` as conftest.py's are)."""
-    source = make_url(source_url)
-    if source.get_backend_name() == "postgresql":
-        name = f"shuttle_t_{secrets.token_hex(6)}"
-        dsn = source.set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
-        finally:
-            await connection.close()
-        return source.set(database=name).render_as_string(hide_password=False)
-    assert source.database is not None
-    target = folder / "shuttle.db"
-    source_db, target_db = sqlite3.connect(source.database), sqlite3.connect(target)
+async def keep_sessions_fresh(url: str) -> None:
+    """Mark every session of the golden cast as used in the far future: a session is then
+    never idle and never "touched" (a write) by its first request in each run."""
+    engine = create_async_engine(url)
     try:
-        source_db.backup(target_db)
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(SessionToken).values(last_used_at=datetime(2100, 1, 1, tzinfo=UTC))
+            )
     finally:
-        source_db.close()
-        target_db.close()
-    return f"sqlite+aiosqlite:///{target}"
+        await engine.dispose()
+
+
+# Every table of the service (not Alembic's own), parents before children.
+TABLES = tuple(table.name for table in SQLModel.metadata.sorted_tables)
+
+
+def copy_back(live: str, golden: str) -> str:
+    """SQL that empties every table of schema ``live`` and fills it from ``golden``."""
+    empty = "".join(f'DELETE FROM {live}."{t}";' for t in reversed(TABLES))  # noqa: S608
+    fill = "".join(
+        f'INSERT INTO {live}."{t}" SELECT * FROM {golden}."{t}";'  # noqa: S608  (our tables)
+        for t in TABLES
+    )
+    return empty + fill
+
+
+class SqliteReset:
+    """Puts a live SQLite database back as the golden one was, in one transaction, while the
+    server that uses it stays up (its connections see the new rows at their next BEGIN)."""
+
+    def __init__(self, golden: Path, live: Path) -> None:
+        self.connection = sqlite3.connect(live, isolation_level=None, timeout=10)
+        self.connection.execute("ATTACH DATABASE ? AS golden", (str(golden),))
+        self.script = copy_back("main", "golden")
+
+    async def reset(self) -> None:
+        """Every row as in the golden database (foreign keys are off on this connection)."""
+        self.connection.executescript(f"BEGIN IMMEDIATE;{self.script}COMMIT;")
+
+    async def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresReset:
+    """The same on PostgreSQL: the live database keeps a copy of the golden rows in a schema
+    of its own (``golden``), copied back into ``public`` in one transaction."""
+
+    def __init__(self, connection: asyncpg.Connection, script: str) -> None:
+        self.connection = connection
+        self.script = script
+
+    @classmethod
+    async def open(cls, live_url: str) -> PostgresReset:
+        dsn = make_url(live_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = await asyncpg.connect(dsn)
+        copies = "".join(f'CREATE TABLE golden."{t}" AS TABLE public."{t}";' for t in TABLES)
+        await connection.execute(f"CREATE SCHEMA golden;{copies}")
+        sequences = await connection.fetch(
+            "SELECT table_name, column_name, "
+            "pg_get_serial_sequence(quote_ident(table_name), column_name) AS sequence "
+            "FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND pg_get_serial_sequence(quote_ident(table_name), column_name) IS NOT NULL"
+        )
+        restart = "".join(
+            f"SELECT setval('{s['sequence']}', "  # noqa: S608  (names from the catalogue)
+            f'COALESCE((SELECT max("{s["column_name"]}") FROM public."{s["table_name"]}"), 0)'
+            " + 1, false);"
+            for s in sequences
+        )
+        script = (
+            "BEGIN; SET LOCAL session_replication_role = replica;"
+            f"{copy_back('public', 'golden')}{restart}COMMIT;"
+        )
+        return cls(connection, script)
+
+    async def reset(self) -> None:
+        """Every row as in the golden database; sequences after their golden rows."""
+        await self.connection.execute(self.script)
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+@dataclass
+class Stage:
+    """One golden cast, a live copy of its database, and one server on it for every run."""
+
+    cast: Cast
+    url: str
+    client: TestClient[Any, Any]
+    resetter: SqliteReset | PostgresReset
+
+
+class LogWatch(logging.Handler):
+    """Every log record of the service, formatted as an operator would read it (with any
+    exception's traceback): no planted text may ever be in one (logs hold ids, never text)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.records = 0
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        line = self.format(record)
+        if MARKER.search(line):
+            self.found.append(line)
 
 
 class CastBook:
-    """The golden casts of one test, made on first use, dropped at the end."""
+    """The stages of one test (a golden cast per case variant, made on first use, with its
+    own live database and server), one event loop for them all, and the log watch."""
 
     def __init__(self, factory: DatabaseFactory, folder: Path) -> None:
         self.factory = factory
         self.folder = folder
-        self.casts: dict[bool, Cast] = {}
+        self.loop = asyncio.new_event_loop()
+        self.stages: dict[bool, Stage] = {}
         self.runs = 0
         self.stats: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()
+        self.logs = LogWatch()
+        # The live SQLite files in memory when the machine has a tmpfs: durability is not
+        # what this test is about, and a commit then costs no fsync.
+        shm = Path("/dev/shm")
+        self.memory: Path | None = None
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            self.memory = Path(tempfile.mkdtemp(prefix="shuttle-leaks-", dir=shm))
+        # Only the watch hears the service's loggers (pytest would keep every record).
+        self._loggers: dict[str, tuple[int, bool]] = {}
+        for name in WATCHED_LOGGERS:
+            logger = logging.getLogger(name)
+            self._loggers[name] = (logger.level, logger.propagate)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+            logger.addHandler(self.logs)
 
-    async def cast(self, sensitive: bool) -> Cast:
-        """The golden cast for a case A that is (or is not) sensitive and complex."""
-        if sensitive not in self.casts:
+    async def stage(self, sensitive: bool) -> Stage:
+        """The stage for a case A that is (or is not) sensitive and complex, reset to its
+        golden state."""
+        stage = self.stages.get(sensitive)
+        if stage is None:
             folder = self.folder / f"golden-{'sensitive' if sensitive else 'plain'}"
-            self.casts[sensitive] = await build_cast(self.factory, folder, sensitive)
-        return self.casts[sensitive]
+            started = time.perf_counter()
+            cast = await build_cast(self.factory, folder, sensitive)
+            await keep_sessions_fresh(cast.url)
+            url, resetter = await self._live_copy(cast, folder)
+            server = TestServer(
+                create_app(run_settings(cast.data_dir, url)), access_log_class=AccessLogger
+            )
+            client: TestClient[Any, Any] = TestClient(server)
+            await client.start_server()
+            stage = self.stages[sensitive] = Stage(cast, url, client, resetter)
+            self.seconds["golden casts"] += time.perf_counter() - started
+        started = time.perf_counter()
+        await stage.resetter.reset()
+        self.seconds["resets"] += time.perf_counter() - started
+        return stage
 
-    def run_folder(self) -> Path:
-        """A new folder for one state machine run."""
-        self.runs += 1
-        folder = self.folder / f"run-{self.runs}"
-        folder.mkdir()
-        return folder
+    async def _live_copy(self, cast: Cast, folder: Path) -> tuple[str, SqliteReset | PostgresReset]:
+        source = make_url(cast.url)
+        if source.get_backend_name() == "postgresql":
+            name = f"shuttle_t_{secrets.token_hex(6)}"
+            dsn = source.set(drivername="postgresql").render_as_string(hide_password=False)
+            connection = await asyncpg.connect(dsn)
+            try:
+                await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
+                # Durability is not what this test is about: no WAL flush at each commit.
+                await connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+            finally:
+                await connection.close()
+            url = source.set(database=name).render_as_string(hide_password=False)
+            return url, await PostgresReset.open(url)
+        assert source.database is not None
+        if self.memory is not None:
+            folder = self.memory
+        live = folder / f"live-{len(self.stages)}.db"
+        golden_db, live_db = sqlite3.connect(source.database), sqlite3.connect(live)
+        try:
+            golden_db.backup(live_db)
+        finally:
+            golden_db.close()
+            live_db.close()
+        return f"sqlite+aiosqlite:///{live}", SqliteReset(Path(source.database), live)
 
     def close(self) -> None:
-        """Drop the golden databases."""
-        loop = asyncio.new_event_loop()
+        """Stop the servers; drop the databases; give the loggers back."""
         try:
-            for cast in self.casts.values():
-                loop.run_until_complete(self.factory.drop_database(cast.url))
+            for stage in self.stages.values():
+                self.loop.run_until_complete(stage.client.close())
+                self.loop.run_until_complete(stage.resetter.close())
+                self.loop.run_until_complete(self.factory.drop_database(stage.url))
+                self.loop.run_until_complete(self.factory.drop_database(stage.cast.url))
         finally:
-            loop.close()
+            self.loop.close()
+            if self.memory is not None:
+                shutil.rmtree(self.memory, ignore_errors=True)
+            for name, (level, propagate) in self._loggers.items():
+                logger = logging.getLogger(name)
+                logger.setLevel(level)
+                logger.propagate = propagate
+                logger.removeHandler(self.logs)
 
 
 # -- the state machine -------------------------------------------------------------------------
@@ -336,33 +510,41 @@ class LeakMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
+        self.loop = self.book.loop
         self.client: TestClient[Any, Any] | None = None
-        self.url: str | None = None
-        self.folder: Path | None = None
         self.model = Model()
         self.trace: list[str] = []
         self.labels: dict[str, str] = {}
-        self.missing: dict[str, tuple[int, Any]] = {}
+        self.missing: dict[tuple[str, str], tuple[int, Any]] = {}
         self.tokens: dict[str, str] = {}
         self.staff_ids: dict[str, str] = {}
         self.checks = 0
-        self.audit_size = -1
+        # Set by every successful change (a refused request changes nothing: the access
+        # table's sweep shows it), with the cases it touched; cleared by the checks.
+        self.dirty = False
+        self.touched: set[str] = set()
+        self.failed = False
+        self.offset = 0  # chosen by Hypothesis at the start: which probes run when, for whom
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def run(self, work: Awaitable[T]) -> T:
         """Run one coroutine on this machine's loop; add the request trace to a failure."""
-        self.book.stats[f"do {getattr(work, '__name__', '?')}"] += 1
+        name = getattr(work, "__name__", "?")
+        self.book.stats[f"do {name}"] += 1
+        before = self.book.stats["requests"]
         try:
             return self.loop.run_until_complete(work)
-        except Leak as exc:
-            if getattr(exc, "traced", False):
+        except BaseException as exc:
+            self.failed = True
+            if not isinstance(exc, Leak) or getattr(exc, "traced", False):
                 raise
             shown = "\n  ".join(self.trace[-60:])
             failure = Leak(f"{exc}\n\nRequests of this run (ids named):\n  {shown}")
             failure.traced = True  # type: ignore[attr-defined]
             raise failure from None
+        finally:
+            self.book.stats[f"requests in {name}"] += self.book.stats["requests"] - before
 
     def label(self, text: str) -> str:
         """Text with known ids replaced by names, for the trace."""
@@ -373,26 +555,59 @@ class LeakMachine(RuleBasedStateMachine):
     async def call(
         self, who: str, method: str, path: str, body: Any = None, *, action: bool = True
     ) -> tuple[int, Any]:
-        """One request as ``who``; a 5xx fails at once. Actions are traced."""
+        """One request as ``who`` (a bearer token for the API, the session cookie for a page);
+        a 5xx fails at once. Actions are traced; a successful one marks what it touched."""
         assert self.client is not None
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        else:
+            headers = {"Cookie": f"shuttle_session={self.tokens[who]}"}
         started = time.perf_counter()
-        async with self.client.request(method, path, json=body, headers=headers) as response:
+        async with self.client.request(
+            method, path, json=body, headers=headers, allow_redirects=False
+        ) as response:
             if response.content_type == "application/json":
                 data: Any = await response.json()
+            elif response.content_type.startswith("text/"):
+                data = await response.text()
             else:
                 data = await response.read()
             status = response.status
         route = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", path)
         self.book.stats[f"{'' if action else 'check '}{method} {route} {status}"] += 1
         self.book.seconds[f"{method} {route}"] += time.perf_counter() - started
+        self.book.stats["requests"] += 1
+        if method != "GET" and 200 <= status < 300:
+            self.dirty = True
+            self.touched |= self.cases_of_path(who, path)
         if action:
             sent = "" if body is None else " " + json.dumps(body, ensure_ascii=False)
-            answer = f"{error_of(data).get('code')}" if status >= 400 else ""
+            answer = (
+                f"{error_of(data).get('code')}" if status >= 400 and isinstance(data, dict) else ""
+            )
             self.trace.append(self.label(f"{who}: {method} {path}{sent} -> {status} {answer}"))
         if status >= 500:
             raise Leak(self.label(f"{who}: {method} {path} answered {status}: {data!r}"))
         return status, data
+
+    def cases_of_path(self, who: str, path: str) -> set[str]:
+        """The cases a successful change at ``path`` may have changed (all when unsure)."""
+        m = self.model
+        found = re.search(r"/(cases|items|disclosure-requests)/([0-9a-f-]{36})", path)
+        if found is not None:
+            kind, known = found.groups()
+            if kind == "cases":
+                case = next((c.key for c in m.cases.values() if c.id == known), None)
+            elif kind == "items":
+                case = m.items[known].case if known in m.items else None
+            else:
+                request = m.disclosures.get(known)
+                case = PARTICIPANTS[request.person][0] if request else None
+            if case is not None:
+                return {case}
+        elif path.startswith("/api/v1/me/") and who in PARTICIPANTS:
+            return {PARTICIPANTS[who][0]}
+        return set(CASES)
 
     async def same_as_missing(
         self, who: str, method: str, path: str, body: Any, status: int, data: Any, real: list[str]
@@ -507,26 +722,30 @@ class LeakMachine(RuleBasedStateMachine):
                 st.sampled_from((*PARTICIPANTS, *PARTICIPANTS, "lee", "olga")),
                 st.sampled_from(SCOPES),
                 st.integers(0, 63),
-                st.sampled_from([True, True, False]),
+                st.sampled_from(["draft", "submitted", "approved", "approved"]),
             ),
             min_size=2,
             max_size=4,
         ),
         paused=st.sampled_from([None, None, None, "A", "B"]),
+        offset=st.integers(0, 1000),
     )
     def start(
         self,
         sensitive: bool,
         consented: dict[str, bool],
         willing: dict[str, str],
-        first: list[tuple[str, str, int, bool]],
+        first: list[tuple[str, str, int, str]],
         paused: str | None,
+        offset: int,
     ) -> Any:
-        """A copy of the golden cast, its own server, a random start, and a few first items
-        (by someone able to write them, so that every run starts with a case under way)."""
+        """The golden cast's rows again under the shared server, a random start, and a few
+        first items (by someone able to write them, so that every run starts with a case
+        under way)."""
+        self.offset = offset
         self.run(self._start(sensitive, consented, willing))
         made = []
-        for who, scope, pick, submit in first:
+        for who, scope, pick, far in first:
             case = PARTICIPANTS[who][0] if who in PARTICIPANTS else ("A" if who == "lee" else "B")
             lead = ROLE_HOLDERS[case]["lead"]
             author = who if who in PARTICIPANTS else None
@@ -539,6 +758,7 @@ class LeakMachine(RuleBasedStateMachine):
                 if behalf and participants_of(case)[pick % len(participants_of(case))] not in able:
                     pick = participants_of(case).index(able[0])
                 who = lead
+            submit = far != "draft"
             made.append(
                 self.run(
                     self._create(
@@ -546,6 +766,14 @@ class LeakMachine(RuleBasedStateMachine):
                     )
                 )
             )
+            item = self.model.items.get(made[-1] or "")
+            if far == "approved" and item is not None and item.server_state == "submitted":
+                decision = "withhold" if scope == "facilitator_only" else "approve"
+                reason = "facilitator_only" if scope == "facilitator_only" else None
+                self.run(
+                    self._decide(lead, item, decision, reason, "current", "auto", False, False)
+                )
+                self.run(self.observe_deliveries())
         if paused is not None:
             self.run(self._case_state(ROLE_HOLDERS[paused]["lead"], paused, "paused"))
         return multiple(*[item for item in made if item is not None])
@@ -553,12 +781,9 @@ class LeakMachine(RuleBasedStateMachine):
     async def _start(
         self, sensitive: bool, consented: dict[str, bool], willing: dict[str, str]
     ) -> None:
-        cast = await self.book.cast(sensitive)
-        self.folder = self.book.run_folder()
-        self.url = await clone_database(cast.url, self.folder)
-        settings = run_settings(cast.data_dir, self.url)
-        self.client = TestClient(TestServer(create_app(settings)))
-        await self.client.start_server()
+        stage = await self.book.stage(sensitive)
+        cast, self.client = stage.cast, stage.client
+        self.book.logs.found.clear()
         self.tokens = dict(cast.tokens)
         self.staff_ids = dict(cast.staff_ids)
         m = self.model
@@ -585,7 +810,8 @@ class LeakMachine(RuleBasedStateMachine):
                 await self._preferences(key, key, "me", receive, 0, False)
 
     def teardown(self) -> None:
-        """Close the server and the loop; drop the run's database."""
+        """The last, wider look at every view (unless the run already failed); the server
+        and the database stay for the next run, which starts from the golden rows again."""
         stats = self.book.stats
         stats["runs"] += 1
         trace_file = os.environ.get("SHUTTLE_TEST_STATEFUL_TRACE")
@@ -603,15 +829,10 @@ class LeakMachine(RuleBasedStateMachine):
                     len(a) for a in item.approvals.values()
                 )
             stats[f"final {item.server_state}"] += 1
-        try:
-            if self.client is not None:
-                self.loop.run_until_complete(self.client.close())
-            if self.url is not None:
-                self.loop.run_until_complete(self.book.factory.drop_database(self.url))
-        finally:
-            self.loop.close()
-            if self.folder is not None:
-                shutil.rmtree(self.folder, ignore_errors=True)
+        if self.client is not None and not self.failed:
+            started = time.perf_counter()
+            self.run(self.check_at_the_end())
+            self.book.seconds["final checks"] += time.perf_counter() - started
 
     # -- items --------------------------------------------------------------------------------
 
@@ -1067,7 +1288,7 @@ class LeakMachine(RuleBasedStateMachine):
         """The natural next steps for some items, by the right people (to get deep quickly)."""
         for turn in range(times):
             if turn:
-                self.run(self.observe_deliveries(lists=True))
+                self.run(self.observe_deliveries())
             self.advance_one(item, pick + 7 * turn, nudge)
 
     def advance_one(self, item: str, pick: int, nudge: str) -> None:
@@ -1112,6 +1333,8 @@ class LeakMachine(RuleBasedStateMachine):
             unread = sorted(set(chosen.delivered) - chosen.read_by)
             reader = unread[0] if unread and pick % 5 else list(PARTICIPANTS)[pick % 5]
             self.run(self._mark_read(reader, chosen))
+            if nudge == "no":
+                self.run(self._decline(reader, chosen))
         elif m.cases[chosen.case].state == "paused":
             self.run(self._case_state(lead, chosen.case, "open"))
         elif version.recipients:
@@ -1125,7 +1348,7 @@ class LeakMachine(RuleBasedStateMachine):
 
     @rule(
         action=st.sampled_from(
-            ["preferences"] * 4 + ["consent", "consent", "opt_out", "records", "records"]
+            ["preferences"] * 4 + ["consent", "consent", "opt_out", "records", "records", "meeting"]
         ),
         who=st.sampled_from((*PARTICIPANTS, *PARTICIPANTS, "lead", "lead", "co", "nora", "max")),
         whom=st.sampled_from(tuple(PARTICIPANTS)),
@@ -1148,7 +1371,8 @@ class LeakMachine(RuleBasedStateMachine):
     ) -> None:
         """What a participant is willing to receive (themself, or a practitioner for them);
         informed consent recorded; opting out (everything pending to and from them stops);
-        records asked for (by them, or a practitioner for them) and maybe released."""
+        a meeting asked for, with a note; records asked for (by them, or a practitioner for
+        them) and maybe released."""
         actor = self.holder(who, PARTICIPANTS[whom][0])
         if action == "opt_out" and sum(p.opted_out for p in self.model.people.values()) >= 2:
             action = "preferences"  # keep people in play
@@ -1160,6 +1384,8 @@ class LeakMachine(RuleBasedStateMachine):
             self.run(self._consent(actor, whom, accepts))
         elif action == "opt_out":
             self.run(self._opt_out(actor, whom, tell))
+        elif action == "meeting":
+            self.run(self._meeting(actor, tell))
         else:
             self.run(self._request_records(actor, whom))
             waiting = [d for d in self.model.disclosures.values() if not d.released]
@@ -1330,6 +1556,27 @@ class LeakMachine(RuleBasedStateMachine):
 
     # -- receiving and records ----------------------------------------------------------------
 
+    async def _meeting(self, actor: str, note: bool) -> None:
+        m = self.model
+        body: dict[str, Any] = {}
+        must_fail = [] if actor in PARTICIPANTS else [f"{actor} is not a participant"]
+        if note and actor in PARTICIPANTS:
+            case = PARTICIPANTS[actor][0]
+            body["note"] = m.plant("meeting", case, actor, f"{actor}'s note asking to meet")
+            m.note_sent(actor, body["note"])
+        status, data = await self.call(actor, "POST", "/api/v1/me/meeting-requests", body)
+        self.expect(actor, "asking for a meeting", status, must_fail)
+        m.check_markers(actor, "the meeting request answer", data)
+
+    async def _decline(self, actor: str, item: ItemModel) -> None:
+        m = self.model
+        must_fail = [] if actor in item.delivered else [f"{item.id} was not relayed to {actor}"]
+        path = f"/api/v1/items/{item.id}/decline-response"
+        status, data = await self.call(actor, "POST", path)
+        await self.outsider_answer(actor, item, "POST", path, None, status, data)
+        self.expect(actor, f"declining to answer {item.id}", status, must_fail)
+        m.check_markers(actor, "the decline answer", data)
+
     async def _mark_read(self, actor: str, item: ItemModel) -> None:
         m = self.model
         must_fail = [] if actor in item.delivered else [f"{item.id} was not relayed to {actor}"]
@@ -1391,60 +1638,82 @@ class LeakMachine(RuleBasedStateMachine):
 
     @invariant()
     def nothing_is_seen_that_may_not_be(self) -> None:
-        """Every participant's every view, and in turn the staff's, against the model."""
+        """After any change: what was relayed, judged by the rules now, and in turn one more
+        way of reading for one more person (see ``PROBES``); the log records always."""
+        self.check_logs()
+        if not self.dirty:
+            self.book.stats["checks without a change"] += 1
+            return
         started = time.perf_counter()
-        self.run(self.check_everything())
+        self.run(self.check_after_a_change())
         self.book.seconds["checks"] += time.perf_counter() - started
         self.book.stats["checks"] += 1
 
-    async def check_everything(self) -> None:
-        """The checks after one step: the cheap ones always, every view after any change.
+    def check_logs(self) -> None:
+        """Rule 7 and SECURITY.md: no log record holds a planted text (nor any text)."""
+        found = self.book.logs.found
+        if found:
+            lines = "\n  ".join(found[:5])
+            raise Leak(f"the service logged planted text:\n  {lines}")
 
-        Rule 7 makes the audit log a change detector: every state change adds an entry, so
-        when its size has not moved (the step was refused) the views cannot have changed and
-        only the inboxes are read again.
+    async def check_after_a_change(self) -> None:
+        """The checks after a step that changed something.
+
+        Refused steps change nothing (tests/test_access_table.py shows every refusal leaves
+        the audit log as it was), so the views cannot have moved and are not read again.
         """
         self.checks += 1
+        await self.observe_deliveries()
+        probe = PROBES[(self.offset + self.checks) % len(PROBES)]
+        await getattr(self, probe)(self.offset + 3 * self.checks)
+
+    async def check_at_the_end(self) -> None:
+        """The end of a run: both cases' records and the inboxes of everyone who got something
+        (and of one more); two participants' own items; every item as someone of its case
+        who may not see it (and as its author once it went out); a member of staff; one
+        participant's pages; the audit log; the log records."""
         m = self.model
+        self.touched = set(CASES)
+        self.dirty = True
+        people = list(PARTICIPANTS)
+        n = self.offset + 3 * self.checks
+        await self.observe_deliveries(also=people[n % len(people)])
+        for key in (people[n % len(people)], people[(n + 2) % len(people)]):
+            await self.check_own_items(key)
+        for n, item in enumerate(list(m.items.values())):
+            same = participants_of(item.case)
+            others = [k for k in same if not m.may_see_item(k, item)]
+            if others:
+                await self.check_item_as(others[(self.offset + n) % len(others)], item)
+            if item.delivered and item.author is not None:
+                await self.check_item_as(item.author, item)
+        await self.check_packages()
+        await self.probe_staff(n, overseer=n % 2 == 0)
+        await self.probe_participant_pages(n + 1)
         status, data = await self.call("max", "GET", "/api/v1/audit/verify", action=False)
         if status != 200 or data.get("ok") is not True:
             raise Leak(f"the audit log does not verify: {status} {data!r} (rule 7)")
-        changed = data["size"] != self.audit_size
-        self.audit_size = data["size"]
-        inboxes = await self.observe_deliveries(lists=changed)
-        if changed:
-            for case in CASES:
-                await self.check_events(case)
-        overdue = m.overdue()
-        if overdue:
-            raise Leak(
-                "every rule lets these through, yet they were not relayed (rule 1, API.md "
-                "'relayed within the same request'): " + "; ".join(overdue)
-            )
-        for key in PARTICIPANTS:
-            m.check_markers(key, "GET /api/v1/inbox", inboxes[key])
-        if not changed:
-            self.book.stats["checks without a change"] += 1
-            return
-        for key in PARTICIPANTS:
-            await self.check_participant(key)
-        await self.check_packages()
-        order = list(STAFF)
-        for key in (order[self.checks % len(order)], order[(self.checks + 3) % len(order)]):
-            await self.check_staff(key)
+        self.check_logs()
 
-    async def observe_deliveries(self, *, lists: bool) -> dict[str, list[dict[str, Any]]]:
+    async def observe_deliveries(self, *, also: str | None = None) -> None:
         """Learn what was relayed, judging each new delivery by the rules *now*: so this runs
-        after every single action (the invariant, and between the actions of ``advance``)."""
+        after every change (the invariant, and between the actions of ``advance``).
+
+        The leads' lists of the touched cases say who got what; the inboxes of those with
+        something new are read and each new entry judged as they see it. At the end of a
+        run (``also`` given) every inbox with anything in it is read again, and ``also``'s."""
         m = self.model
-        if lists:
-            for case in CASES:
-                await self.check_case_record(case)
-        inboxes = {}
-        for key in PARTICIPANTS:
+        if not self.dirty:
+            return {}
+        touched, self.touched, self.dirty = self.touched or set(CASES), set(), False
+        fresh: set[str] = set()
+        for case in sorted(touched):
+            fresh |= await self.check_case_record(case)
+        if also is not None:
+            fresh |= {also} | {k for i in m.items.values() for k in (*i.delivered, *i.listed)}
+        for key in sorted(fresh):
             status, data = await self.call(key, "GET", "/api/v1/inbox", action=False)
             assert status == 200, (key, status, data)
-            inboxes[key] = data["items"]
             for entry in data["items"]:
                 if entry.get("id") not in m.items:
                     raise Leak(f"{key}'s inbox holds {entry.get('id')}, which no one made")
@@ -1453,15 +1722,32 @@ class LeakMachine(RuleBasedStateMachine):
             gone = {i.id for i in m.items.values() if key in i.delivered} - shown
             if gone:
                 raise Leak(f"{key}'s inbox lost items {sorted(gone)} once relayed")
-        return inboxes
+            m.check_markers(key, "GET /api/v1/inbox", data)
+        listed_only = {
+            f"item {i.id} to {k}"
+            for i in m.items.values()
+            for k in (i.listed & fresh) - set(i.delivered)
+        }
+        if listed_only:
+            raise Leak(
+                "delivered, by the case's record, but not in the inbox: " + "; ".join(listed_only)
+            )
+        overdue = m.overdue()
+        if overdue:
+            raise Leak(
+                "every rule lets these through, yet they were not relayed (rule 1, API.md "
+                "'relayed within the same request'): " + "; ".join(overdue)
+            )
 
-    async def check_case_record(self, case: str) -> None:
-        """The lead's list: states into the model, every recorded delivery checked."""
+    async def check_case_record(self, case: str) -> set[str]:
+        """The lead's list: states into the model, every recorded delivery checked; returns
+        the recipients of deliveries not seen before."""
         m = self.model
         lead = ROLE_HOLDERS[case]["lead"]
         path = f"/api/v1/cases/{m.cases[case].id}/items"
         status, data = await self.call(lead, "GET", path, action=False)
         assert status == 200, (status, data)
+        fresh = set()
         for view in data["items"]:
             item = m.items.get(view["id"])
             if item is None:
@@ -1471,7 +1757,11 @@ class LeakMachine(RuleBasedStateMachine):
                 recipient = m.key_of_participant_id.get(delivery["recipient_id"])
                 if recipient is None:
                     raise Leak(f"item {item.id} was delivered to a non-participant")
-                m.accept_listed_delivery(item, recipient)
+                if recipient not in item.delivered:
+                    m.accept_listed_delivery(item, recipient)
+                    item.listed.add(recipient)
+                    fresh.add(recipient)
+        return fresh
 
     async def check_events(self, case: str) -> None:
         """Rule 7: the case's record holds ids and digests, never text."""
@@ -1484,15 +1774,15 @@ class LeakMachine(RuleBasedStateMachine):
         if found:
             raise Leak(f"case {case}'s events hold text: {[m.describe(t) for t in found]} (rule 7)")
 
-    async def missing_answer(self, who: str) -> tuple[int, Any]:
-        """What ``who`` gets for an item that does not exist."""
-        if who not in self.missing:
-            status, data = await self.call(
-                who, "GET", f"/api/v1/items/{uuid.uuid4()}", action=False
-            )
-            assert status == 404, (who, status, data)
-            self.missing[who] = (status, error_of(data))
-        return self.missing[who]
+    async def missing_answer(self, who: str, path: str) -> tuple[int, Any]:
+        """What ``who`` gets at ``path`` (an API item, or a page, with ``{id}`` in it) for an
+        item that does not exist: asked once per run and person."""
+        key = (who, path)
+        if key not in self.missing:
+            status, data = await self.call(who, "GET", path.format(id=uuid.uuid4()), action=False)
+            assert status == 404, (who, path, status, data)
+            self.missing[key] = (status, error_of(data) if path.startswith("/api/") else None)
+        return self.missing[key]
 
     async def check_item_as(self, who: str, item: ItemModel) -> None:
         """GET /items/{id}: the author's view, the relayed view, or exactly 'not found'."""
@@ -1500,7 +1790,7 @@ class LeakMachine(RuleBasedStateMachine):
         status, data = await self.call(who, "GET", f"/api/v1/items/{item.id}", action=False)
         where = f"GET /api/v1/items/{item.id}"
         if not m.may_see_item(who, item):
-            if (status, error_of(data)) != await self.missing_answer(who):
+            if (status, error_of(data)) != await self.missing_answer(who, "/api/v1/items/{id}"):
                 raise Leak(
                     f"{who} may not see {item.id} but got {status} {data!r}, not what a "
                     "missing item gives (rules 5, 6)"
@@ -1523,15 +1813,17 @@ class LeakMachine(RuleBasedStateMachine):
                         f"{who} learns that {reader} read {item.id}; {reader} did not allow it"
                     )
         elif who in PARTICIPANTS:
-            got = item.delivered[who]
+            got = item.delivered.get(who)
+            if got is None:
+                raise Leak(f"{who} opens {item.id}, relayed to them by no inbox: {data!r}")
             if set(data) - DELIVERY_VIEW_KEYS or data.get("body") != got.body:
                 raise Leak(f"{who}, a recipient, sees {item.id} as {data!r}, not as relayed")
         m.check_markers(who, where, data)
 
-    async def check_participant(self, key: str) -> None:
-        """A participant's own items, own facts, and every known item by id."""
+    async def check_own_items(self, key: str) -> None:
+        """A participant's own items, as the API lists them: theirs, all of them, and without
+        the practitioners' fields."""
         m = self.model
-        person = m.people[key]
         status, data = await self.call(key, "GET", "/api/v1/me/items", action=False)
         assert status == 200, (status, data)
         own = {i.id for i in m.items.values() if i.author == key}
@@ -1543,29 +1835,157 @@ class LeakMachine(RuleBasedStateMachine):
             if hidden:
                 raise Leak(f"{key}'s own items show practitioners' fields {sorted(hidden)}")
         m.check_markers(key, "GET /api/v1/me/items", data)
+
+    # -- the probes: one more way of reading after each change, in turn ---------------------
+
+    def rotating_participant(self, n: int) -> str:
+        """A participant, in turn; more often one of the touched case's."""
+        return list(PARTICIPANTS)[n % len(PARTICIPANTS)]
+
+    async def probe_own_views(self, n: int) -> None:
+        """A participant's own items and facts, their session, their records requests, and
+        one practitioners' view of their own case (refused)."""
+        m = self.model
+        key = self.rotating_participant(n)
+        person = m.people[key]
+        await self.check_own_items(key)
         status, data = await self.call(key, "GET", "/api/v1/me", action=False)
         assert status == 200, (status, data)
         if data["id"] != person.id or data["preferences"]["unwanted_topics"] != person.topics:
             raise Leak(f"{key}'s own facts are not their own: {data!r}")
         m.check_markers(key, "GET /api/v1/me", data)
-        status, data = await self.call(key, "GET", "/api/v1/session", action=False)
-        assert status == 200, (status, data)
-        m.check_markers(key, "GET /api/v1/session", data)
-        status, data = await self.call(key, "GET", "/api/v1/me/disclosure-requests", action=False)
-        assert status == 200, (status, data)
-        mine = {d.id for d in m.disclosures.values() if d.person == key}
-        if {r["id"] for r in data["requests"]} != mine:
-            raise Leak(f"{key}'s records requests are {data['requests']!r}, not theirs alone")
-        m.check_markers(key, "GET /api/v1/me/disclosure-requests", data)
+        for path in ("/api/v1/session", "/api/v1/me/disclosure-requests")[n % 2 :][:1]:
+            status, data = await self.call(key, "GET", path, action=False)
+            assert status == 200, (path, status, data)
+            m.check_markers(key, path, data)
+            if path.endswith("requests"):
+                mine = {d.id for d in m.disclosures.values() if d.person == key}
+                if {r["id"] for r in data["requests"]} != mine:
+                    raise Leak(f"{key}'s records requests are {data['requests']!r}")
         others = [k for k in participants_of(person.case) if k != key]
         probes = (*STAFF_VIEWS, "", f"/participants/{m.people[others[0]].id}")
-        path = f"/api/v1/cases/{m.cases[person.case].id}{probes[self.checks % len(probes)]}"
+        path = f"/api/v1/cases/{m.cases[person.case].id}{probes[n % len(probes)]}"
         status, data = await self.call(key, "GET", path, action=False)
         if status < 400:
             raise Leak(self.label(f"{key}, a participant, may read {path}: {status}"))
         m.check_markers(key, path, data)
-        for item in list(m.items.values()):
+
+    async def probe_items(self, n: int) -> None:
+        """A few items of a participant's case by id, as they may or may not see them."""
+        m = self.model
+        key = self.rotating_participant(n)
+        case = PARTICIPANTS[key][0]
+        mine = [i for i in m.items.values() if i.case == case]
+        for item in (mine[n % len(mine) :] + mine[: n % len(mine)])[:3] if mine else []:
             await self.check_item_as(key, item)
+        foreign = [i for i in m.items.values() if i.case != case]
+        if foreign:
+            await self.check_item_as(key, foreign[n % len(foreign)])
+
+    async def probe_participant_pages(self, n: int) -> None:
+        """The pages: a participant's home, inbox and records pages, an item they may read,
+        and the page of an item of their case that is not theirs (not found, as if missing)."""
+        m = self.model
+        key = self.rotating_participant(n)
+        for path in ("/my/inbox", ("/my", "/my/records")[n % 2]):
+            status, html = await self.call(key, "GET", path, action=False)
+            if status != 200:
+                raise Leak(f"{key} cannot open their page {path}: {status}")
+            m.check_markers(key, f"the page {path}", html)
+        case = PARTICIPANTS[key][0]
+        items = [i for i in m.items.values() if i.case == case]
+        if not items:
+            return
+        item = items[n % len(items)]
+        for page in ("/my/items/{id}", "/my/inbox/{id}/read")[n // 2 % 2 :][:1]:
+            status, html = await self.call(key, "GET", page.format(id=item.id), action=False)
+            allowed = item.author == key if page.startswith("/my/items") else key in item.delivered
+            if not allowed and status != (await self.missing_answer(key, page))[0]:
+                raise Leak(
+                    f"{key} gets {status} for the page {page} of {item.id}, not theirs; "
+                    "a missing item gives 404 (rule 5)"
+                )
+            m.check_markers(key, f"the page {page.format(id=item.id)}", html)
+
+    async def probe_staff(self, n: int, *, overseer: bool = False) -> None:
+        """A member of staff (in turn; or a manager or an admin): only the cases they work
+        on, by the API and the pages; managers no content at all."""
+        m = self.model
+        if overseer:
+            key = OVERSEERS[n % len(OVERSEERS)]
+        elif "cole" not in m.cases["A"].team and n % 2:
+            key = "cole"  # declared a conflict: must have lost case A
+        else:
+            workers = [s for s in STAFF if s not in OVERSEERS]
+            key = workers[n % len(workers)]
+        mine = m.cases_of(key)
+        status, data = await self.call(key, "GET", "/api/v1/cases", action=False)
+        assert status == 200, (key, status, data)
+        listed = {view["id"] for view in data["cases"]}
+        if key in OVERSEERS:
+            if listed != {c.id for c in m.cases.values()}:
+                raise Leak(f"{key}, a {STAFF[key]}, lists cases {listed}")
+            for view in data["cases"]:
+                content = {"reference", "participants", "practitioners"} & set(view)
+                if content:
+                    raise Leak(f"{key}, a {STAFF[key]}, sees case content {sorted(content)}")
+        elif listed != {m.cases[c].id for c in mine}:
+            raise Leak(self.label(f"{key} lists cases {sorted(listed)}, works on {sorted(mine)}"))
+        m.check_markers(key, "GET /api/v1/cases", data)
+        for case in m.cases.values():
+            path = f"/api/v1/cases/{case.id}"
+            status, data = await self.call(key, "GET", path, action=False)
+            if key in OVERSEERS or case.key in mine:
+                assert status == 200, (key, path, status, data)
+            else:
+                await self.same_as_missing(key, "GET", path, None, status, data, [case.id])
+            m.check_markers(key, path, data)
+            if case.key in mine:
+                continue
+            someone = m.people[participants_of(case.key)[n % 2]]
+            inner = (*STAFF_VIEWS, f"/participants/{someone.id}")[n % (len(STAFF_VIEWS) + 1)]
+            status, data = await self.call(key, "GET", path + inner, action=False)
+            await self.same_as_missing(
+                key, "GET", path + inner, None, status, data, [case.id, someone.id]
+            )
+            m.check_markers(key, path + inner, data)
+            status, html = await self.call(key, "GET", f"/cases/{case.id}", action=False)
+            if key not in OVERSEERS and status != 404:
+                raise Leak(f"{key} opens the page of case {case.key}, not theirs: {status}")
+            m.check_markers(key, f"the page of case {case.key}", html)
+        if key not in OVERSEERS:
+            status, data = await self.call(key, "GET", "/api/v1/queue", action=False)
+            assert status == 200, (key, status, data)
+            for view in data["items"]:
+                if view["id"] not in m.items or m.items[view["id"]].case not in mine:
+                    raise Leak(f"{key}'s queue holds {view['id']} from a case they do not work on")
+            m.check_markers(key, "GET /api/v1/queue", data)
+        strange = [i for i in m.items.values() if i.case not in mine]
+        if strange:
+            await self.check_item_as(key, strange[n % len(strange)])
+
+    async def probe_records(self, n: int) -> None:
+        """A case's record (rule 7), released packages, and a practitioner's live queue
+        counts (the only notice the service sends): their own queue's numbers."""
+        await self.check_events(CASES[n % 2])
+        await self.check_packages()
+        key = ("lee", "olga", "cole", "nora", "sue")[n % 5]
+        status, data = await self.call(key, "GET", "/api/v1/queue", action=False)
+        assert status == 200, (key, status, data)
+        assert self.client is not None
+        headers = {"Cookie": f"shuttle_session={self.tokens[key]}"}
+        async with self.client.get("/queue/live", headers=headers) as stream:
+            assert stream.status == 200, stream.status
+            line = b""
+            while not line.startswith(b"data:"):
+                line = await stream.content.readline()
+        self.book.stats["check GET /queue/live 200"] += 1
+        counts = json.loads(line[5:])
+        self.model.check_markers(key, "the live queue counts", counts)
+        mine = self.model.cases_of(key)
+        waiting = [i for i in self.model.items.values() if i.case in mine]
+        if any(isinstance(v, int) and v > len(waiting) for v in counts.values()):
+            raise Leak(f"{key}'s live counts {counts} count more items than their cases hold")
 
     async def check_packages(self) -> None:
         """Each released records package, once: only what its requester may see."""
@@ -1610,51 +2030,6 @@ class LeakMachine(RuleBasedStateMachine):
                         other, "GET", probe, None, status, data, [request.id]
                     )
             request.checked = True
-
-    async def check_staff(self, key: str) -> None:
-        """A staff member sees only the cases they work on; managers no content at all."""
-        m = self.model
-        mine = m.cases_of(key)
-        status, data = await self.call(key, "GET", "/api/v1/cases", action=False)
-        assert status == 200, (key, status, data)
-        listed = {view["id"] for view in data["cases"]}
-        if key in OVERSEERS:
-            if listed != {c.id for c in m.cases.values()}:
-                raise Leak(f"{key}, a {STAFF[key]}, lists cases {listed}")
-            for view in data["cases"]:
-                content = {"reference", "participants", "practitioners"} & set(view)
-                if content:
-                    raise Leak(f"{key}, a {STAFF[key]}, sees case content {sorted(content)}")
-        elif listed != {m.cases[c].id for c in mine}:
-            raise Leak(self.label(f"{key} lists cases {sorted(listed)}, works on {sorted(mine)}"))
-        m.check_markers(key, "GET /api/v1/cases", data)
-        for case in m.cases.values():
-            path = f"/api/v1/cases/{case.id}"
-            status, data = await self.call(key, "GET", path, action=False)
-            if key in OVERSEERS or case.key in mine:
-                assert status == 200, (key, path, status, data)
-            else:
-                await self.same_as_missing(key, "GET", path, None, status, data, [case.id])
-            m.check_markers(key, path, data)
-            if case.key in mine:
-                continue
-            someone = m.people[participants_of(case.key)[self.checks % 2]]
-            for inner in (*STAFF_VIEWS, f"/participants/{someone.id}"):
-                status, data = await self.call(key, "GET", path + inner, action=False)
-                await self.same_as_missing(
-                    key, "GET", path + inner, None, status, data, [case.id, someone.id]
-                )
-                m.check_markers(key, path + inner, data)
-        if key not in OVERSEERS:
-            status, data = await self.call(key, "GET", "/api/v1/queue", action=False)
-            assert status == 200, (key, status, data)
-            for view in data["items"]:
-                if view["id"] not in m.items or m.items[view["id"]].case not in mine:
-                    raise Leak(f"{key}'s queue holds {view['id']} from a case they do not work on")
-            m.check_markers(key, "GET /api/v1/queue", data)
-        for item in list(m.items.values()):
-            if item.case not in mine:
-                await self.check_item_as(key, item)
 
 
 # -- the tests ---------------------------------------------------------------------------------
@@ -1955,9 +2330,42 @@ def break_records(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(disclosure, "compile_records", compile_records)
 
 
+def break_item_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 5 on the pages: a participant's item page opens any item of their case."""
+    from shuttle import access, items
+    from shuttle.api.http import runtime
+    from shuttle.pages.participant import my_items
+    from shuttle.pages.web import signed_in
+
+    async def own_item(request: Any, *, editable: bool = False) -> dict[str, Any]:
+        actor = await signed_in(request)
+        async with runtime(request).read() as tx:
+            found = await tx.session.get(access.Item, request.match_info["item_id"])
+            if found is None or found.case_id != actor.case_id:
+                raise access.NotFound()
+            return await items.item_view(tx, actor, access.ItemAccess(found, as_author=True))
+
+    monkeypatch.setattr(my_items, "own_item", own_item)
+
+
+def break_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule 7 and SECURITY.md: the service logs what people wrote."""
+    from shuttle import items
+
+    original = items.create_item
+
+    async def create_item(rt: Any, actor: Any, case_id: str, **fields: Any) -> Any:
+        logging.getLogger("shuttle.items").info("new item: %s", fields.get("body"))
+        return await original(rt, actor, case_id, **fields)
+
+    monkeypatch.setattr(items, "create_item", create_item)
+
+
 MUTANTS = {
     f.__name__: f
     for f in (
+        break_item_page,
+        break_logging,
         break_willingness,
         break_pause,
         break_two_person_rule,
@@ -1995,13 +2403,16 @@ def test_no_one_sees_what_the_rules_do_not_allow(
 ) -> None:
     """SECURITY.md "No leak": random actions by random actors; every view checked after each."""
     book = CastBook(database_factory, tmp_path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         run_machine(book, EXAMPLES, STEPS)
     finally:
         book.close()
         if os.environ.get("SHUTTLE_TEST_STATEFUL_STATS"):
-            print(f"\n{time.perf_counter() - started:.1f} s, checks {book.seconds['checks']:.1f} s")
+            print(
+                f"\n{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU), "
+                f"golden casts {book.seconds['golden casts']:.1f} s"
+            )
             for key, count in sorted(book.stats.items()):
                 print(f"{count:6d}  {key}")
             for key, seconds in sorted(book.seconds.items()):

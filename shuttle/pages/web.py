@@ -27,7 +27,7 @@ from shuttle import i18n
 from shuttle.access import Actor
 from shuttle.accounts import authenticate
 from shuttle.api.http import ACTOR, runtime
-from shuttle.errors import Malformed, NotSignedIn
+from shuttle.errors import Forbidden, Malformed, NotSignedIn
 from shuttle.i18n import N_
 from shuttle.settings import Settings
 
@@ -112,6 +112,15 @@ def session_token(request: web.Request) -> str | None:
     """The session token from the cookie, if any."""
     token = request.cookies.get(session_cookie(runtime(request).settings))
     return token if token and len(token) <= 512 else None
+
+
+async def signed_in_participant(request: web.Request) -> Actor:
+    """The signed-in participant; Forbidden for staff (their pages are elsewhere)."""
+    actor = await signed_in(request)
+    if not actor.is_participant:
+        # Never shown: a 403 page says only that it may not be there or not be theirs.
+        raise Forbidden("These pages are for participants.")
+    return actor
 
 
 async def signed_in(request: web.Request) -> Actor:

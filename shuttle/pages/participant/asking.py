@@ -9,12 +9,12 @@ from shuttle import cases, disclosure
 from shuttle.api.http import runtime
 from shuttle.i18n import gettext as _
 from shuttle.pages.participant.frame import page
-from shuttle.pages.web import form, see_other, signed_in, text
+from shuttle.pages.web import form, see_other, signed_in, signed_in_participant, text
 
 
 async def meeting_form(request: web.Request) -> web.Response:
     """GET /my/meeting: what a meeting is, and an optional note for the facilitator."""
-    await signed_in(request)
+    await signed_in_participant(request)
     return page(request, "meeting.html", _("Ask for a face-to-face meeting"), back_link="/my")
 
 
@@ -47,7 +47,7 @@ async def stop(request: web.Request) -> web.StreamResponse:
 
 async def stopped(request: web.Request) -> web.Response:
     """GET /my/stopped: what has happened, and what they can still do."""
-    await signed_in(request)
+    await signed_in_participant(request)
     return page(request, "stopped.html", _("You have stopped taking part"))
 
 

@@ -21,7 +21,7 @@ from shuttle.pages.participant.frame import (
     page,
     reference,
 )
-from shuttle.pages.web import form, see_other, signed_in, text
+from shuttle.pages.web import form, see_other, signed_in, signed_in_participant, text
 
 WRITABLE_KINDS = ("letter", "message")
 
@@ -47,13 +47,14 @@ def _then(request: web.Request, data: Any, step: str, item_id: str) -> str:
 
 async def choose_kind(request: web.Request) -> web.Response:
     """GET /my/write: a letter or a message (a reply carries what it answers)."""
-    await signed_in(request)
+    await signed_in_participant(request)
     reply_to = request.query.get("reply_to", "")
     return page(request, "write_kind.html", _("What do you want to write?"), reply_to=reply_to)
 
 
 async def chose_kind(request: web.Request) -> web.StreamResponse:
     """POST /my/write."""
+    await signed_in_participant(request)
     data = await form(request)
     kind, reply_to = text(data, "kind"), text(data, "reply_to")
     if kind in WRITABLE_KINDS:
@@ -80,6 +81,7 @@ async def _replying_to(request: web.Request, reply_to: str) -> dict[str, Any] | 
 
 async def new_words(request: web.Request) -> web.Response:
     """GET /my/write/words: write the words of a new letter or message."""
+    await signed_in_participant(request)
     kind = request.query.get("kind", "letter")
     kind = kind if kind in WRITABLE_KINDS else "letter"
     reply_to = request.query.get("reply_to", "")
@@ -107,7 +109,7 @@ def _body_error(error: Invalid) -> dict[str, str]:
 async def save_new_words(request: web.Request) -> web.StreamResponse:
     """POST /my/write/words: the first save makes a draft, kept only for the facilitator until
     the writer chooses who may receive it."""
-    actor = await signed_in(request)
+    actor = await signed_in_participant(request)
     data = await form(request)
     kind = text(data, "kind") if text(data, "kind") in WRITABLE_KINDS else "letter"
     body, reply_to = data.get("body", ""), text(data, "reply_to")

@@ -133,8 +133,9 @@ def _names(case: dict[str, Any]) -> dict[str, str]:
 async def change_state(request: web.Request) -> web.StreamResponse:
     """POST /cases/{case_id}/state: pause, resume or close the case."""
     actor = await signed_in(request)
-    data = await form(request)
     case_id = request.match_info["case_id"]
+    await cases.check_case_work(runtime(request), actor, case_id, lead_or_supervisor=True)
+    data = await form(request)
     state = text(data, "state")
     if state not in cases.CASE_STATES:
         raise see_other(f"/cases/{case_id}")

@@ -49,8 +49,9 @@ async def _record_people(request: web.Request, actor: Actor, case_id: str) -> li
 async def record_request(request: web.Request) -> web.StreamResponse:
     """POST /cases/{case_id}/disclosures: a participant asked for their records."""
     actor = await signed_in(request)
-    data = await form(request)
     case_id = request.match_info["case_id"]
+    await cases.check_case_work(runtime(request), actor, case_id)
+    data = await form(request)
     participant_id = text(data, "participant")
     if not participant_id:
         raise see_other(f"/cases/{case_id}/disclosures", notice="choose")

@@ -37,6 +37,7 @@ def _page(
 async def new_participant_form(request: web.Request) -> web.Response:
     """GET /cases/{case_id}/participants/new."""
     actor = await signed_in(request)
+    await cases.check_case_work(runtime(request), actor, request.match_info["case_id"])
     return _page(
         request, actor, "staff/participant_new.html", _("Add a participant"), posted={}, errors=[]
     )
@@ -45,6 +46,7 @@ async def new_participant_form(request: web.Request) -> web.Response:
 async def add_participant(request: web.Request) -> web.Response:
     """POST /cases/{case_id}/participants/new: add them and show their invitation link once."""
     actor = await signed_in(request)
+    await cases.check_case_work(runtime(request), actor, request.match_info["case_id"])
     data = await form(request)
     errors = []
     if text(data, "role") not in cases.PARTICIPANT_ROLES:

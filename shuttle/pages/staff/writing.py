@@ -45,6 +45,7 @@ async def _page(
 async def write_form(request: web.Request) -> web.Response:
     """GET /cases/{case_id}/items/new."""
     actor = await signed_in(request)
+    await cases.check_case_work(runtime(request), actor, request.match_info["case_id"])
     return await _page(request, actor, MultiDict(), [])
 
 
@@ -90,6 +91,7 @@ def _check(data: MultiDict[str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
 async def write(request: web.Request) -> web.StreamResponse:
     """POST /cases/{case_id}/items/new: save the draft with its read-back declaration."""
     actor = await signed_in(request)
+    await cases.check_case_work(runtime(request), actor, request.match_info["case_id"])
     data = await form(request)
     case_id = request.match_info["case_id"]
     checked, errors = _check(data)
