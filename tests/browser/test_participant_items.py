@@ -260,7 +260,7 @@ def test_items_wishes_and_asking(site: Site, mode: str) -> None:
 
 
 def records(site: Site, case: dict, sam: Driver) -> None:
-    """Ask for records; see the due date; download them once the practitioner releases them."""
+    """Ask for records; see the due date; download them once two people have released them."""
     sam.go("/my")
     sam.link("Ask for your records")
     sam.look("participant-records-empty")
@@ -270,7 +270,11 @@ def records(site: Site, case: dict, sam: Driver) -> None:
     welsh(sam, "participant-records-asked")
     asked = site.api("GET", "/api/v1/me/disclosure-requests", site.token(sam.who.email))
     request_id = asked["requests"][0]["id"]
-    site.api("POST", f"/api/v1/disclosure-requests/{request_id}/release", case["lead_token"])
+    release = f"/api/v1/disclosure-requests/{request_id}/release"
+    site.api("POST", release, case["lead_token"])
+    sam.page.reload()
+    assert "Being prepared" in sam.text()  # one approval is not enough
+    site.api("POST", release, site.token(site.staff("sue")))  # the second, by the supervisor
     sam.page.reload()
     sam.look("participant-records-released")
     with sam.page.expect_download() as download:
