@@ -77,7 +77,6 @@ from sqlmodel import SQLModel
 from shuttle import accounts
 from shuttle.app import create_app
 from shuttle.bootstrap import initialise, open_runtime
-from shuttle.middleware import AccessLogger
 from shuttle.models import SessionToken
 from shuttle.settings import Settings
 from tests import authenticator
@@ -429,9 +428,8 @@ class CastBook:
             cast = await build_cast(self.factory, folder, sensitive)
             await keep_sessions_fresh(cast.url)
             url, resetter = await self._live_copy(cast, folder)
-            server = TestServer(
-                create_app(run_settings(cast.data_dir, url)), access_log_class=AccessLogger
-            )
+            # Request lines are written by the app's own middleware (shuttle/logs.py).
+            server = TestServer(create_app(run_settings(cast.data_dir, url)))
             client: TestClient[Any, Any] = TestClient(server)
             await client.start_server()
             stage = self.stages[sensitive] = Stage(cast, url, client, resetter)
