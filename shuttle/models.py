@@ -369,7 +369,8 @@ class DisclosureRequest(SQLModel, table=True):
     case_id: str = Field(foreign_key="case_record.id", index=True, max_length=36)
     participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
     requested_by: str = Field(foreign_key="user_account.id", max_length=36)
-    state: str = Field(default="received", max_length=16)
+    # received, awaiting_second_approval, released
+    state: str = Field(default="received", max_length=32)
     received_at: datetime = when()
     due_by: datetime = when()
     released_at: datetime | None = when(nullable=True)
