@@ -88,6 +88,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("referred_on", sa.Date(), nullable=True))
 
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
+        batch_op.alter_column(
+            "state",
+            existing_type=sa.String(length=16),
+            type_=sa.String(length=32),
+            existing_nullable=False,
+        )
         batch_op.add_column(sa.Column("first_approved_by", sa.String(length=36), nullable=True))
         batch_op.add_column(
             sa.Column("first_approved_at", sa.DateTime(timezone=True), nullable=True)
