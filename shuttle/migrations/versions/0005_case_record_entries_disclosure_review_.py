@@ -88,6 +88,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("referred_on", sa.Date(), nullable=True))
 
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
+        # "awaiting_second_approval" does not fit in 16 (PostgreSQL enforces the length).
         batch_op.alter_column(
             "state",
             existing_type=sa.String(length=16),
@@ -103,13 +104,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("extension_months", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("extension_reason", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("extension_note_enc", sa.LargeBinary(), nullable=True))
-        # "awaiting_second_approval" does not fit in 16 (PostgreSQL enforces the length).
-        batch_op.alter_column(
-            "state",
-            existing_type=sa.String(length=16),
-            type_=sa.String(length=32),
-            existing_nullable=False,
-        )
 
     # ### end Alembic commands ###
 
