@@ -20,6 +20,7 @@ Use it with ``create_async_engine("sqlite+aiosqlite:///PATH", async_creator=crea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -117,12 +118,38 @@ class Connection:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _Inline()
+        self._running: asyncio.Future[Any] | None = None
 
     async def off_loop(self, function: Callable[..., Any], *arguments: Any) -> Any:
-        """Run a call that may wait in the default executor, so the loop keeps serving. The
-        connection is not used by anything else meanwhile: SQLAlchemy's pool lends it to one
-        task at a time, and that task is awaiting this call."""
-        return await asyncio.get_running_loop().run_in_executor(None, function, *arguments)
+        """Run a call that may wait in the default executor, so the loop keeps serving.
+
+        Nothing else may touch the connection while the call runs in the other thread: two
+        threads in one sqlite3 connection crash the process. SQLAlchemy's pool lends it to one
+        task at a time, and that task is awaiting this call; if the task is cancelled (a
+        timeout, a client gone), it still waits here for the call to end before it goes on
+        to roll back or close, and a close from elsewhere waits for it too (``_close``)."""
+        running = asyncio.get_running_loop().run_in_executor(None, function, *arguments)
+        self._running = running
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            while not running.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({running})
+            raise
+        finally:
+            self._running = None
+
+    def _close(self) -> None:
+        """Close now, or as soon as a call running in the other thread has ended."""
+        if self._connection is None:
+            return
+        self._connection = None
+        running = self._running
+        if running is not None and not running.done():
+            running.add_done_callback(lambda _: self._conn.close())
+        else:
+            self._conn.close()
 
     def cursor(self) -> Cursor:
         return Cursor(self, self._conn.cursor())
@@ -137,15 +164,11 @@ class Connection:
         self._conn.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self._close()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate)."""
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        """Close at once (SQLAlchemy's terminate), or once the running call has ended."""
+        self._close()
 
     async def create_function(self, *arguments: Any, **options: Any) -> None:
         self._conn.create_function(*arguments, **options)

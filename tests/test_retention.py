@@ -148,7 +148,7 @@ async def test_run_destroys_approved_cases_only_and_leaves_the_rest_whole(
     async with runtime.read() as tx:
         for table in ("case_entry", "disclosure_decision"):
             count = text(f"SELECT count(*) FROM {table}")  # noqa: S608  (two fixed names)
-            left = (await tx.session.execute(count)).scalar_one()
+            left = (await (await tx.session.connection()).execute(count)).scalar_one()
             assert left == 0, table
     for scene in (relayed, referral):
         assert await rows_naming(runtime, scene.case_id) == {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -101,5 +102,37 @@ async def test_both_drivers_give_the_same_answers_and_errors(tmp_path: Path, on_
             assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
             with pytest.raises(Exception, match=r"readonly|read-only"):
                 await connection.execute(text("INSERT INTO note (body) VALUES ('x')"))
+    finally:
+        await db.dispose()
+
+
+async def test_a_write_cancelled_while_it_waits_leaves_the_connection_whole(
+    tmp_path: Path,
+) -> None:
+    """A request cancelled while its BEGIN waits in the other thread (a timeout, a client
+    gone): the connection is rolled back and closed only after that BEGIN ends (two threads
+    in one sqlite3 connection crash the process), and the next write goes through."""
+    path = tmp_path / "d.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", group_commit=False)
+    try:
+        await _exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = threading.Timer(0.5, other.rollback)
+        released.start()
+        started = time.monotonic()
+        waiting = asyncio.create_task(_exec(db, "INSERT INTO note (body) VALUES ('gone')"))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        # The cancelled write let go of the connection only once its BEGIN had ended.
+        assert time.monotonic() - started >= 0.45
+        released.join()
+        other.close()
+        await _exec(db, "INSERT INTO note (body) VALUES ('next')")
+        async with db.reading() as session:
+            rows = (await (await session.connection()).execute(text("SELECT body FROM note"))).all()
+        assert [r[0] for r in rows] == ["next"]
     finally:
         await db.dispose()
