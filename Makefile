@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := web/static/.built
 
-.PHONY: all setup run test test-deep test-browser bench lint format migration translations clean screening-report audit lock
+.PHONY: all setup run test test-deep test-browser bench lint format migration translations clean screening-report audit lock crash-test
 
 all: test
 
@@ -89,6 +89,11 @@ format: $(STAMP)
 #   make bench BENCH_ARGS="--seconds 20 --concurrency 1,16,64"
 bench: setup
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# kill -9 of the server under the benchmark's load, 25 times; fails if an acknowledged write
+# is lost (test-artifacts/crash.json). More: make crash-test CRASH_ARGS="--rounds 100"
+crash-test: setup
+	$(BIN)/python -m bench.crash $(CRASH_ARGS)
 
 screening-report: $(STAMP)
 	$(BIN)/python scripts/screening-report

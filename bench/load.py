@@ -9,6 +9,10 @@ server for the server's event loop. A plan says what each client does:
   submit, approve, the recipient's inbox, mark read — each request timed on its own.
 
 Writes ``{"requests": {kind: [latency seconds, ...]}, "seconds": wall time, "errors": {...}}``.
+
+With ``"acknowledged": FILE`` in the plan (the crash test, ``bench.crash``), every write the
+server acknowledged is appended to FILE as it arrives, one JSON line ``{"step", "item",
+"case"}``, and a server that stops answering is an error to count, not the end of the run.
 """
 
 from __future__ import annotations
@@ -28,12 +32,19 @@ BODY = ("I have thought about what happened every day since. " * 20)[:1024]
 
 
 class Recorder:
-    """Latencies by request kind, and errors, for the measured window only."""
+    """Latencies by request kind, and errors, for the measured window only; acknowledged
+    writes, if asked, to a file as they arrive."""
 
-    def __init__(self, until: float) -> None:
+    def __init__(self, until: float, acknowledged: Path | None = None) -> None:
         self.until = until
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.acks = acknowledged.open("a", buffering=1) if acknowledged else None
+
+    def acknowledge(self, step: str, item: str, case: str) -> None:
+        """Note a write the server acknowledged (written through before anything else)."""
+        if self.acks is not None:
+            self.acks.write(json.dumps({"step": step, "item": item, "case": case}) + "\n")
 
     async def call(
         self,
@@ -47,9 +58,16 @@ class Recorder:
         """One timed request; returns its JSON (None for an error, which is counted)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         started = time.perf_counter()
-        async with session.request(method, url, json=body, headers=headers) as answer:
-            data = await answer.read()
-            status = answer.status
+        try:
+            async with session.request(method, url, json=body, headers=headers) as answer:
+                data = await answer.read()
+                status = answer.status
+        except aiohttp.ClientError:
+            if self.acks is None:
+                raise
+            self.errors[f"{kind} no answer"] += 1
+            await asyncio.sleep(0.05)  # the server is down (the crash test): try again soon
+            return None
         elapsed = time.perf_counter() - started
         if status >= 400:
             self.errors[f"{kind} {status}"] += 1
@@ -86,11 +104,13 @@ async def cycle_client(
         )
         if item is None:
             continue
+        rec.acknowledge("draft", item["id"], who["case"])
         submitted = await rec.call(
             session, "submit", "POST", f"{api}/items/{item['id']}/submit", who["author"], {}
         )
         if submitted is None:
             continue
+        rec.acknowledge("submit", item["id"], who["case"])
         decided = await rec.call(
             session,
             "approve",
@@ -101,10 +121,13 @@ async def cycle_client(
         )
         if decided is None:
             continue
+        rec.acknowledge("approve", item["id"], who["case"])
         await rec.call(session, "inbox", "GET", f"{api}/inbox", who["recipient"])
-        await rec.call(
+        read = await rec.call(
             session, "read", "POST", f"{api}/items/{item['id']}/read", who["recipient"], {}
         )
+        if read is not None:
+            rec.acknowledge("read", item["id"], who["case"])
 
 
 async def run(plan: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +137,8 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.monotonic()
-        rec = Recorder(started + seconds)
+        acknowledged = plan.get("acknowledged")
+        rec = Recorder(started + seconds, Path(acknowledged) if acknowledged else None)
         if plan["kind"] == "floor":
             tasks = [floor_client(rec, session, plan["url"]) for _ in range(count)]
         else:

@@ -179,12 +179,13 @@ def summary(recording: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def floor_runs(levels: list[int], seconds: float, folder: Path) -> dict[int, dict[str, Any]]:
-    """The floor at each concurrency, on a fresh database."""
+def floor_runs(
+    levels: list[int], seconds: float, folder: Path, module: str = "bench.floor"
+) -> dict[int, dict[str, Any]]:
+    """A floor server (``module``) at each concurrency, on a fresh database."""
     port = free_port()
-    process = subprocess.Popen(
-        [PYTHON, "-m", "bench.floor", str(folder / "floor.db"), str(port)], cwd=ROOT
-    )
+    database = folder / f"{module.rpartition('.')[2]}.db"
+    process = subprocess.Popen([PYTHON, "-m", module, str(database), str(port)], cwd=ROOT)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         return {
@@ -310,9 +311,14 @@ def screening() -> dict[str, float]:
 
 
 def table(
-    levels: list[int], floor: dict[int, Any], each: dict[int, Any], cycle: dict[int, Any]
+    levels: list[int],
+    floor: dict[int, Any],
+    stack: dict[int, Any],
+    each: dict[int, Any],
+    cycle: dict[int, Any],
 ) -> str:
-    """The printed table: the floor, the cycle committing each write alone, the cycle now."""
+    """The printed table: the floor, the stack's floor, the cycle committing each write
+    alone, the cycle now."""
     lines = [
         f"{'clients':>7}  {'what':<8} {'req/s':>8} {'ratio':>6} {'cpu ms/req':>10}  "
         + "  ".join(f"{k + ' p50/p99 ms':>22}" for k in ("insert", *KINDS))
@@ -320,7 +326,7 @@ def table(
     for n in levels:
         f = floor[n]
         rows = [("floor", f, "1.00")]
-        for what, row in (("1 commit", each[n]), ("cycle", cycle[n])):
+        for what, row in (("stack", stack[n]), ("1 commit", each[n]), ("cycle", cycle[n])):
             rows.append((what, row, f"{row['rps'] / f['rps']:.2f}" if f["rps"] else "-"))
         for what, row, shown in rows:
             cells = []
@@ -359,6 +365,8 @@ def main() -> None:
         folder = Path(tmp)
         print(f"floor: {args.seconds:g} s at each of {levels} clients ...", flush=True)
         floor = floor_runs(levels, args.seconds, folder)
+        print(f"the stack's floor: {args.seconds:g} s at each of {levels} clients ...")
+        stack = floor_runs(levels, args.seconds, folder, "bench.stack_floor")
         print(f"relay cycle, a commit per write: {args.seconds:g} s at each of {levels} ...")
         each, _ = shuttle_runs(levels, args.seconds, folder, group_commit=False)
         print(f"relay cycle, group commit: {args.seconds:g} s at each of {levels} clients ...")
@@ -370,7 +378,8 @@ def main() -> None:
     print("req/s of every request kind together; ratio = req/s / the floor's in this run")
     print("'1 commit' = the service committing each write on its own (group commit off)")
     print("cpu ms/req = the server process's CPU time (every thread) per request served")
-    print(table(levels, floor, each, cycle))
+    print("stack = the floor's INSERT through SQLModel's ORM and shuttle.db (group commit)")
+    print(table(levels, floor, stack, each, cycle))
     print()
     for label, value in startup.items():
         print(f"start-up, {label}: {value * 1000:.0f} ms")
@@ -381,7 +390,7 @@ def main() -> None:
         print(f"errors during the cycle: {errors}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "floor": floor, "cycle": cycle, "cycle_commit_each": each,
+        "floor": floor, "stack_floor": stack, "cycle": cycle, "cycle_commit_each": each,
         "startup_seconds": startup, "screening": screened,
         "ratio": {n: cycle[n]["rps"] / floor[n]["rps"] for n in levels if floor[n]["rps"]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
