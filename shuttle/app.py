@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shuttle import middleware, routes
+from shuttle import disclosure, middleware, routes
 from shuttle.api.http import RUNTIME, SETTINGS
 from shuttle.bootstrap import open_runtime
 from shuttle.metrics import METRICS, Metrics
@@ -20,6 +20,8 @@ __all__ = ["SETTINGS", "create_app"]
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     runtime = open_runtime(app[SETTINGS], observer=app[METRICS])
     app[RUNTIME] = runtime
+    # PDFs of released records still to make (the service stopped while making them).
+    runtime.spawn(disclosure.make_waiting_pdfs(runtime), name="records-pdf-waiting")
     # Built once now, so the first unknown-account sign-in costs no more than any other.
     dummy_hash()
     yield

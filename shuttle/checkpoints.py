@@ -11,9 +11,9 @@ the log that the checkpoint commits to.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
@@ -22,6 +22,7 @@ from shuttle.audit import AuditAction
 from shuttle.merkle import (
     ProofError,
     consistency_proof,
+    empty_root,
     leaf_hash,
     node_hash,
     root_from_leaves,
@@ -29,6 +30,8 @@ from shuttle.merkle import (
 )
 from shuttle.models import AuditCheckpoint, AuditEntry, AuditHead
 from shuttle.runtime import Runtime, Tx
+
+T = TypeVar("T")
 
 
 def public_key(tx: Tx) -> str:
@@ -121,12 +124,9 @@ async def verify_against(rt: Runtime, text: str) -> Extension:
     return Extension(verification, checkpoint.size, len(proof), problems)
 
 
-def inclusion_paths(leaves: Sequence[bytes], indices: Sequence[int]) -> dict[int, list[bytes]]:
-    """RFC 9162 inclusion paths for many leaves at once, building the tree's levels once.
-
-    In the RFC's tree a level's odd last node is promoted unchanged, so a node's path is its
-    sibling at each level where it has one.
-    """
+def tree_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """The Merkle tree's levels, leaves first, the root alone last (RFC 9162's tree: a
+    level's odd last node is promoted unchanged)."""
     levels = [list(leaves)]
     while len(levels[-1]) > 1:
         level = levels[-1]
@@ -134,6 +134,12 @@ def inclusion_paths(leaves: Sequence[bytes], indices: Sequence[int]) -> dict[int
         if len(level) % 2:
             paired.append(level[-1])
         levels.append(paired)
+    return levels
+
+
+def paths_in(levels: Sequence[Sequence[T]], indices: Iterable[int]) -> dict[int, list[T]]:
+    """Inclusion paths read off a tree's levels: a node's sibling at each level where it has
+    one. The levels may hold the nodes written out (as base64, say): each is written once."""
     paths = {}
     for index in indices:
         path, i = [], index
@@ -143,6 +149,11 @@ def inclusion_paths(leaves: Sequence[bytes], indices: Sequence[int]) -> dict[int
             i >>= 1
         paths[index] = path
     return paths
+
+
+def inclusion_paths(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, list[bytes]]:
+    """RFC 9162 inclusion paths for many leaves at once, building the tree's levels once."""
+    return paths_in(tree_levels(leaves), indices)
 
 
 async def inclusion_proofs(tx: Tx, seqs: Sequence[int]) -> dict[str, Any]:
@@ -162,25 +173,19 @@ async def inclusion_proofs(tx: Tx, seqs: Sequence[int]) -> dict[str, Any]:
         )
     ).all()
     leaves = [leaf_hash(entry.encode()) for _, entry in rows]
+    levels = tree_levels(leaves)
+    root = levels[-1][0] if leaves else empty_root()
     in_order = all(seq == i for i, (seq, _) in enumerate(rows))
-    if (
-        not in_order
-        or root_from_leaves(leaves).hex() != head.root_hash
-        or audit.head_problems(tx, head)
-    ):
+    if not in_order or root.hex() != head.root_hash or audit.head_problems(tx, head):
         raise audit.AuditIntegrityError("the audit log does not verify; no proofs can be given")
     wanted = sorted({s for s in seqs if 0 <= s < head.size})
-    paths = inclusion_paths(leaves, wanted)
+    # Paths share their upper nodes: each node is written out once, not once per path (a
+    # big case has tens of thousands of entries with a path of about sixteen nodes each).
+    written = [[base64.b64encode(node).decode() for node in level] for level in levels]
+    paths = paths_in(written, wanted)
     return {
         "format": "shuttle-inclusion-proofs/1",
         "checkpoint": audit.head_note(tx, head),
         "log_key": public_key(tx),
-        "entries": [
-            {
-                "index": seq,
-                "entry": rows[seq][1],
-                "proof": [base64.b64encode(h).decode() for h in paths[seq]],
-            }
-            for seq in wanted
-        ],
+        "entries": [{"index": seq, "entry": rows[seq][1], "proof": paths[seq]} for seq in wanted],
     }

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
+import logging
 import threading
 import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
@@ -53,6 +54,7 @@ from shuttle.runtime import SERVICE_SLOT, Runtime, Tx
 from shuttle.sharing import SharingConsent
 
 VERIFIER = Path(__file__).with_name("inclusion_verifier.py")
+log = logging.getLogger("shuttle.disclosure")
 
 PROCESS_WORDS = {
     "case:participant:add": "You were added to the case",
@@ -104,6 +106,10 @@ def _view(request: DisclosureRequest) -> dict[str, Any]:
         else None,
         "released_at": request.released_at.isoformat() if request.released_at else None,
         "released_by": request.released_by,
+        # records.pdf: in the package ("ready"), still being made, or failed.
+        "pdf": None
+        if request.state != "released"
+        else {"pending": "being_made", "failed": "failed"}.get(request.pdf_state or "", "ready"),
     }
 
 
@@ -530,7 +536,9 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
     approval; the call of a different eligible person releases the records.
 
     The package (JSON, HTML, the tagged PDF, proofs) is built outside the write transaction,
-    which is then taken only to check that nothing changed and to seal and store it.
+    which is then taken only to check that nothing changed and to seal and store it. A big
+    package is released without its PDF, which a background task adds (``make_pdf``):
+    WeasyPrint needs tens of milliseconds per item.
     """
     async with rt.read() as tx:
         request, _ = await _releasable(tx, actor, request_id)
@@ -562,7 +570,13 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
                 tx, [event["seq"] for event in records["process"]]
             )
             web_dir = tx.settings.web_dir
-        built = await asyncio.to_thread(build_package, records, web_dir, proofs)
+        settings = rt.settings
+        items = len(records["items_you_wrote"]) + len(records["items_relayed_to_you"])
+        pdf_now = items <= settings.records_pdf_inline_items
+        built = await asyncio.to_thread(
+            build_package, records, web_dir, proofs, pdf=pdf_now,
+            pdf_items=settings.records_pdf_max_items,
+        )  # fmt: skip
         async with rt.write() as tx:
             request, _ = await _releasable(tx, actor, request_id)
             if request.state != "awaiting_second_approval":
@@ -578,7 +592,10 @@ async def release(rt: Runtime, actor: Actor, request_id: str) -> dict[str, Any]:
                 released_at,
                 actor.user_id,
             )
+            request.pdf_state = None if pdf_now else "pending"
             tx.session.add(request)
+            if not pdf_now:
+                tx.after_commit.append(_pdf_later(rt, request.id))
             await audit.record(
                 tx,
                 actor.user_id,
@@ -712,7 +729,7 @@ async def compile_records(
                     "number": v.number,
                     "body": cipher.open(v.body_enc, row=f"item_version:{v.id}", field="body"),
                     "sharing": SharingConsent(
-                        v.scope, tuple(json.loads(v.recipient_ids)), v.delivery
+                        v.scope, tuple(orjson.loads(v.recipient_ids)), v.delivery
                     ).public(),
                     "digest": v.digest,
                     "created_at": v.created_at.isoformat(),
@@ -862,7 +879,7 @@ async def _process(
     for seq, action, text in entries:
         if action not in PROCESS_WORDS:
             continue
-        entry = json.loads(text)
+        entry = orjson.loads(text)
         subject = entry.get("subject", {})
         mine = (
             subject.get("participant") == participant.id
@@ -876,18 +893,34 @@ async def _process(
     return events
 
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
 def _when(value: str | None) -> str:
     """An ISO time or day in words: "24 November 2026, 12:51 UTC" or "6 January 2026"."""
     if not value:
         return ""
     moment = datetime.fromisoformat(value)
-    day = f"{moment.day} {moment:%B %Y}"
-    return day if len(value) == 10 else f"{day}, {moment:%H:%M} UTC"
+    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    return day if len(value) == 10 else f"{day}, {moment.hour:02d}:{moment.minute:02d} UTC"
+
+
+class _RecordsEnvironment(Environment):
+    """The records are plain dicts: ``item.kind`` looks the key up first (Jinja's own order,
+    attribute first, costs several times as much, and a big case has a million lookups)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
 
 @cache
 def _templates(web_dir: Path) -> Environment:
-    environment = Environment(
+    environment = _RecordsEnvironment(
         loader=FileSystemLoader(web_dir / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
@@ -937,25 +970,139 @@ def render_pdf(html: str) -> bytes:
 
 
 def build_package(
-    records: dict[str, Any], web_dir: Path, proofs: dict[str, Any] | None = None
+    records: dict[str, Any],
+    web_dir: Path,
+    proofs: dict[str, Any] | None = None,
+    *,
+    pdf: bool = True,
+    pdf_items: int = 200,
 ) -> bytes:
-    """The ZIP: records.json, a readable records.html and records.pdf, a README, the proofs."""
+    """The ZIP: records.json, a readable records.html and records.pdf (or, with ``pdf`` false,
+    a README saying it is being made), a README, the proofs."""
     html = _templates(web_dir).get_template("disclosure/records.html").render(records=records)
-    pdf = render_pdf(html)
+    files: dict[str, str | bytes] = {
+        "records.json": orjson.dumps(records, option=orjson.OPT_INDENT_2),
+        "records.html": html,
+    }
+    if pdf:
+        files["records.pdf"] = render_pdf(_pdf_html(records, web_dir, pdf_items))
+    if proofs is not None:
+        files["proofs/proofs.json"] = orjson.dumps(proofs, option=orjson.OPT_INDENT_2)
+        files["proofs/verify.py"] = VERIFIER.read_text(encoding="utf-8")
+    return _zipped(files, _shortened(records, pdf_items) if pdf else None)
+
+
+def add_pdf(package: bytes, web_dir: Path, pdf_items: int) -> bytes:
+    """The same package with its records.pdf, made from its own records.json."""
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        files: dict[str, str | bytes] = {
+            name: archive.read(name) for name in archive.namelist() if name != "README.txt"
+        }
+    records = orjson.loads(files["records.json"])
+    files["records.pdf"] = render_pdf(_pdf_html(records, web_dir, pdf_items))
+    return _zipped(files, _shortened(records, pdf_items))
+
+
+PDF_LISTS = ("items_you_wrote", "items_relayed_to_you", "process")
+
+
+def _shortened(records: dict[str, Any], pdf_items: int) -> str | None:
+    """What the PDF leaves out of a very big case, in words; None when it has everything."""
+    cut = [name for name in PDF_LISTS if len(records[name]) > pdf_items]
+    if not cut:
+        return None
+    return (
+        f"records.pdf shows the first {pdf_items} entries of each list; records.html and "
+        "records.json have all of them."
+    )
+
+
+def _pdf_html(records: dict[str, Any], web_dir: Path, pdf_items: int) -> str:
+    """records.html as the PDF shows it: each list cut to ``pdf_items``, saying so."""
+    note = _shortened(records, pdf_items)
+    if note is not None:
+        records = {**records, **{name: records[name][:pdf_items] for name in PDF_LISTS}}
+    template = _templates(web_dir).get_template("disclosure/records.html")
+    return template.render(records=records, shortened=pdf_items if note else None)
+
+
+def _zipped(files: dict[str, str | bytes], shortened: str | None) -> bytes:
+    """The files, and a README that says what each is, as one ZIP."""
+    if "records.pdf" in files:
+        pdf_line = "records.pdf   - your records to read or print (an accessible PDF).\n"
+        if shortened:
+            pdf_line += f"                {shortened}\n"
+    else:
+        pdf_line = (
+            "records.pdf   - not here yet: it is still being made. Download your records\n"
+            "                again later to get it.\n"
+        )
+    readme = (
+        "Your records from the restorative justice service.\n\n"
+        + pdf_line
+        + "records.html  - the same, to open in a web browser.\n"
+        "records.json  - the same records in a form computers can read.\n"
+        + (PROOFS_README if "proofs/proofs.json" in files else "")
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("records.json", json.dumps(records, indent=2, ensure_ascii=False))
-        archive.writestr("records.html", html)
-        archive.writestr("records.pdf", pdf)
-        archive.writestr(
-            "README.txt",
-            "Your records from the restorative justice service.\n\n"
-            "records.pdf   - your records to read or print (an accessible PDF).\n"
-            "records.html  - the same, to open in a web browser.\n"
-            "records.json  - the same records in a form computers can read.\n"
-            + (PROOFS_README if proofs is not None else ""),
-        )
-        if proofs is not None:
-            archive.writestr("proofs/proofs.json", json.dumps(proofs, indent=2))
-            archive.writestr("proofs/verify.py", VERIFIER.read_text(encoding="utf-8"))
+        for name, content in files.items():
+            archive.writestr(name, content)
+        archive.writestr("README.txt", readme)
     return buffer.getvalue()
+
+
+def _pdf_later(rt: Runtime, request_id: str) -> Callable[[], Awaitable[None]]:
+    async def start() -> None:
+        rt.spawn(make_pdf(rt, request_id), name=f"records-pdf:{request_id}")
+
+    return start
+
+
+async def make_pdf(rt: Runtime, request_id: str) -> None:
+    """Add records.pdf to a package released without it (``pdf_state`` pending or failed).
+
+    The PDF is made outside any transaction; the package is replaced only if nobody did it
+    meanwhile (another process, at its start) and it was not destroyed.
+    """
+    async with rt.read() as tx:
+        request = await tx.session.get(DisclosureRequest, request_id)
+        if request is None or request.package_enc is None or request.pdf_state is None:
+            return
+        sealed = request.package_enc
+        cipher = await tx.cipher(request.case_id)
+        package = bytes.fromhex(
+            cipher.open(sealed, row=f"disclosure:{request.id}", field="package")
+        )
+    settings = rt.settings
+    try:
+        built: bytes | None = await asyncio.to_thread(
+            add_pdf, package, settings.web_dir, settings.records_pdf_max_items
+        )
+    except Exception as exc:  # Pango missing, or WeasyPrint failing: say so, keep the rest
+        log.error("records.pdf could not be made for a released package: %s", type(exc).__name__)
+        built = None
+    async with rt.write() as tx:
+        request = await tx.session.get(DisclosureRequest, request_id)
+        if request is None or request.pdf_state is None or request.package_enc != sealed:
+            return
+        if built is not None:
+            cipher = await tx.cipher(request.case_id)
+            request.package_enc = cipher.seal(
+                built.hex(), row=f"disclosure:{request.id}", field="package"
+            )
+        request.pdf_state = None if built is not None else "failed"
+        tx.session.add(request)
+
+
+async def make_waiting_pdfs(rt: Runtime) -> None:
+    """At start: the PDFs still to make (the service stopped while making them, or they
+    failed), one after the other."""
+    async with rt.read() as tx:
+        waiting = (
+            await tx.session.exec(
+                select(DisclosureRequest.id).where(col(DisclosureRequest.pdf_state).is_not(None))
+            )
+        ).all()
+    for request_id in waiting:
+        await make_pdf(rt, request_id)

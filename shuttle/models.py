@@ -375,6 +375,9 @@ class DisclosureRequest(SQLModel, table=True):
     released_at: datetime | None = when(nullable=True)
     released_by: str | None = Field(default=None, max_length=36)
     package_enc: bytes | None = secret(nullable=True)
+    # records.pdf of a big package is made after the release: "pending", then None once it is
+    # in the package, or "failed" (retried when the service starts).
+    pdf_state: str | None = Field(default=None, max_length=16)
     # Two-person release: the first approval, by a practitioner on the case.
     first_approved_by: str | None = Field(default=None, max_length=36)
     first_approved_at: datetime | None = when(nullable=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +23,7 @@ from shuttle.policies import Policies
 from shuttle.settings import Settings
 
 SERVICE_SLOT = "service"
+log = logging.getLogger("shuttle.runtime")
 
 
 @dataclass
@@ -103,9 +107,32 @@ class Runtime:
     policies: Policies
     notifier: Notifier = field(default_factory=LocalNotifier)
     observer: CommitObserver | None = None
+    # Work that goes on after the request that started it has been answered.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` in the background; a failure is logged (by kind, never its text)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (failure := task.exception()) is not None:
+            log.error("background task %s failed: %s", task.get_name(), type(failure).__name__)
+
+    async def settle(self) -> None:
+        """Wait until no background work is left (tests, and anything that needs its result)."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
 
     async def close(self) -> None:
-        """Stop listening for live notices and close every database connection."""
+        """Stop background work (it is picked up again at the next start), stop listening for
+        live notices and close every database connection."""
+        for task in list(self.background):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self.background, return_exceptions=True)
         await self.notifier.stop()
         await self.db.dispose()
 

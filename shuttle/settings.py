@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         default=None,
         description="A bearer token that may read /metrics from any address.",
     )
+    records_pdf_inline_items: int = Field(
+        default=200,
+        ge=0,
+        description="Released records with at most this many items (written and received) "
+        "get records.pdf during the release; bigger ones get it from a background task.",
+    )
+    records_pdf_max_items: int = Field(
+        default=200,
+        ge=1,
+        description="At most this many items of each kind in records.pdf (WeasyPrint takes "
+        "about 40 ms and much memory per item); records.html and records.json have them all.",
+    )
     sqlite_pool_size: int = Field(default=4, ge=1, le=64)
     sqlite_group_commit: bool = Field(
         default=True,
