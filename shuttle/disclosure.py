@@ -843,8 +843,7 @@ def _cols(*fields: Any) -> list[Any]:
 
 async def _rows(tx: Tx, statement: Any) -> Sequence[Any]:
     """Plain rows (named tuples) of a Core select, in the transaction: no ORM objects."""
-    connection = await tx.session.connection()
-    return (await connection.execute(statement)).all()
+    return await tx.session.run_sync(lambda session: session.connection().execute(statement).all())
 
 
 def _delivered(cipher: DataCipher, row: Any) -> dict[str, Any]:

@@ -33,6 +33,29 @@ def _may_wait(sql: str) -> bool:
     return sql.lstrip()[:22].upper().startswith(_MAY_WAIT)
 
 
+async def until_done(running: asyncio.Future[Any]) -> Any:
+    """Await a call running in another thread; if the awaiting task is cancelled, still wait
+    for the call to end before the cancellation goes on.
+
+    Nothing else may touch a connection while a call runs on it in another thread: two
+    threads in one sqlite3 connection crash the process. The pool lends a connection to one
+    task at a time, and that task is awaiting this call; cancelled (a timeout, a client gone),
+    it must not go on to roll back or close before the call has ended."""
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        while not running.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({running})
+        raise
+
+
+async def run_off_loop(function: Callable[..., Any], *arguments: Any) -> Any:
+    """Run a call that may wait (an fsync, another process's lock) in the default executor,
+    so the loop keeps serving; see ``until_done``."""
+    return await until_done(asyncio.get_running_loop().run_in_executor(None, function, *arguments))
+
+
 class Cursor:
     """aiosqlite's cursor interface over a sqlite3 cursor, run where it is called."""
 
@@ -121,22 +144,12 @@ class Connection:
         self._running: asyncio.Future[Any] | None = None
 
     async def off_loop(self, function: Callable[..., Any], *arguments: Any) -> Any:
-        """Run a call that may wait in the default executor, so the loop keeps serving.
-
-        Nothing else may touch the connection while the call runs in the other thread: two
-        threads in one sqlite3 connection crash the process. SQLAlchemy's pool lends it to one
-        task at a time, and that task is awaiting this call; if the task is cancelled (a
-        timeout, a client gone), it still waits here for the call to end before it goes on
-        to roll back or close, and a close from elsewhere waits for it too (``_close``)."""
+        """Run a call that may wait in the default executor (``run_off_loop``); a close from
+        elsewhere meanwhile waits for it to end (``_close``)."""
         running = asyncio.get_running_loop().run_in_executor(None, function, *arguments)
         self._running = running
         try:
-            return await asyncio.shield(running)
-        except asyncio.CancelledError:
-            while not running.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({running})
-            raise
+            return await until_done(running)
         finally:
             self._running = None
 
@@ -191,4 +204,4 @@ def creator(path: str, **options: Any) -> Callable[[], Awaitable[Connection]]:
     return connect
 
 
-__all__: Sequence[str] = ("Connection", "Cursor", "creator")
+__all__: Sequence[str] = ("Connection", "Cursor", "creator", "run_off_loop", "until_done")

@@ -1,6 +1,7 @@
-"""SQLite on the event loop's thread (shuttle/sqlite_driver.py): statements run where they are
-called, but what may wait (BEGIN for another process's lock, COMMIT for the disk) runs off the
-loop, so the server keeps answering meanwhile."""
+"""SQLite on the event loop's thread (shuttle/db.py's LoopSession for the service's sessions,
+shuttle/sqlite_driver.py for the asyncio engines): statements run where they are called, but
+what may wait (BEGIN for another process's lock, COMMIT for the disk) runs off the loop, so
+the server keeps answering meanwhile."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shuttle.db import Database
 
@@ -22,32 +24,64 @@ pytestmark = pytest.mark.backend("sqlite")
 
 async def _exec(db: Database, sql: str, **params: Any) -> None:
     async with db.writing() as session:
-        await (await session.connection()).execute(text(sql), params)
+        await session.run_sync(lambda s: s.connection().execute(text(sql), params))
 
 
-def _traced(db: Database) -> list[tuple[str, bool]]:
-    """Every statement SQLite runs on the writer, and whether it ran on this (the loop's)
-    thread."""
+async def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    async with db.reading() as session:
+        rows = await session.run_sync(lambda s: s.connection().execute(text(sql)).all())
+    return [tuple(row) for row in rows]
+
+
+def _traced(engine: Engine | AsyncEngine) -> list[tuple[str, bool]]:
+    """Every statement SQLite runs through ``engine``, and whether it ran on this (the
+    loop's) thread."""
     seen: list[tuple[str, bool]] = []
     loop_thread = threading.get_ident()
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        raw = dbapi_connection.driver_connection._conn
+        raw = (
+            dbapi_connection
+            if isinstance(dbapi_connection, sqlite3.Connection)
+            else dbapi_connection.driver_connection._conn
+        )
         raw.set_trace_callback(
             lambda sql: seen.append((sql.split()[0].upper(), threading.get_ident() == loop_thread))
         )
 
-    event.listen(db.writer.sync_engine, "connect", on_connect)
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    event.listen(sync, "connect", on_connect)
     return seen
 
 
-async def test_statements_run_on_the_loop_and_begin_and_commit_off_it(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", group_commit=False)
-    seen = _traced(db)
+@pytest.mark.parametrize("group_commit", [True, False], ids=["group-commit", "alone"])
+async def test_statements_run_on_the_loop_and_begin_and_commit_off_it(
+    tmp_path: Path, group_commit: bool
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", group_commit=group_commit)
+    seen = _traced(db._writer.engine)  # type: ignore[attr-defined]
     try:
         await _exec(db, "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
         seen.clear()
         await _exec(db, "INSERT INTO note (body) VALUES (:b)", b="one")
+        on_loop = {verb: where for verb, where in seen}
+        assert on_loop == {
+            "BEGIN": False, "SAVEPOINT": True, "INSERT": True, "RELEASE": True, "COMMIT": False,
+        }, seen  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+async def test_the_asyncio_engines_driver_also_waits_off_the_loop(tmp_path: Path) -> None:
+    """The asyncio engines (migrations, tools) use shuttle/sqlite_driver.py the same way."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    seen = _traced(db.writer)
+    try:
+        async with db.writer.begin() as connection:
+            await connection.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY)"))
+        seen.clear()
+        async with db.writer.begin() as connection:
+            await connection.execute(text("INSERT INTO note (id) VALUES (1)"))
         on_loop = {verb: where for verb, where in seen}
         assert on_loop == {"BEGIN": False, "INSERT": True, "COMMIT": False}, seen
     finally:
@@ -81,9 +115,7 @@ async def test_waiting_for_another_process_lock_leaves_the_loop_serving(tmp_path
             released.join()
             other.close()
         assert ticks >= 20, f"the loop ticked {ticks} times in half a second of waiting"
-        async with db.reading() as session:
-            rows = (await (await session.connection()).execute(text("SELECT body FROM note"))).all()
-        assert [r[0] for r in rows] == ["waited"]
+        assert await _rows(db, "SELECT body FROM note") == [("waited",)]
     finally:
         await db.dispose()
 
@@ -96,12 +128,9 @@ async def test_both_drivers_give_the_same_answers_and_errors(tmp_path: Path, on_
         await _exec(db, "INSERT INTO note (body) VALUES ('a'), ('b')")
         with pytest.raises(IntegrityError):
             await _exec(db, "INSERT INTO note (body) VALUES ('c'), ('a')")
-        async with db.reading() as session:
-            connection = await session.connection()
-            rows = (await connection.execute(text("SELECT id, body FROM note ORDER BY id"))).all()
-            assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
-            with pytest.raises(Exception, match=r"readonly|read-only"):
-                await connection.execute(text("INSERT INTO note (body) VALUES ('x')"))
+        assert await _rows(db, "SELECT id, body FROM note ORDER BY id") == [(1, "a"), (2, "b")]
+        with pytest.raises(Exception, match=r"readonly|read-only"):
+            await _rows(db, "INSERT INTO note (body) VALUES ('x') RETURNING id")
     finally:
         await db.dispose()
 
@@ -131,8 +160,6 @@ async def test_a_write_cancelled_while_it_waits_leaves_the_connection_whole(
         released.join()
         other.close()
         await _exec(db, "INSERT INTO note (body) VALUES ('next')")
-        async with db.reading() as session:
-            rows = (await (await session.connection()).execute(text("SELECT body FROM note"))).all()
-        assert [r[0] for r in rows] == ["next"]
+        assert await _rows(db, "SELECT body FROM note") == [("next",)]
     finally:
         await db.dispose()
