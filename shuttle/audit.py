@@ -122,10 +122,16 @@ def keep_checkpoint(tx: Tx, head: AuditHead, reason: str) -> AuditCheckpoint:
 
 
 async def _first_change_today(tx: Tx) -> bool:
+    today = tx.now.date()
+    if tx.memo.checkpoint_day == today:
+        return False
     # The newest checkpoint is the one with the highest id: one primary-key lookup.
     query = select(AuditCheckpoint.created_at).order_by(col(AuditCheckpoint.id).desc()).limit(1)
     last = (await tx.session.exec(query)).first()
-    return last is None or last.date() != tx.now.date()
+    if last is not None and last.date() == today:
+        tx.memo.checkpoint_day = today
+        return False
+    return True
 
 
 async def _head(tx: Tx) -> AuditHead:
@@ -212,7 +218,9 @@ async def _append_pending(tx: Tx) -> None:
         frontier = Frontier.from_json(head.frontier)
     except ValueError as exc:
         raise AuditIntegrityError("the audit log's frontier is malformed") from exc
-    if head_problems(tx, head) or (frontier.size, frontier.root().hex()) != (
+    # The signature check is skipped only for the very head this process last signed.
+    ours = tx.memo.signed_head == (head.size, head.root_hash, head.signature)
+    if (not ours and head_problems(tx, head)) or (frontier.size, frontier.root().hex()) != (
         head.size,
         head.root_hash,
     ):
@@ -237,8 +245,16 @@ async def _append_pending(tx: Tx) -> None:
     head.frontier = frontier.to_json()
     _sign(tx, head, frontier.root())
     tx.session.add(head)
+    # Signed by us, committed or not: a head that is not in the database never matches it.
+    tx.memo.signed_head = (head.size, head.root_hash, head.signature)
     if await _first_change_today(tx):
         keep_checkpoint(tx, head, "day")
+        day = tx.now.date()
+
+        async def remember() -> None:  # only once the checkpoint is committed
+            tx.memo.checkpoint_day = day
+
+        tx.after_commit.append(remember)
 
 
 @dataclass

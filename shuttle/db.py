@@ -99,12 +99,18 @@ class LoopSession(AsyncSession):
     def __init__(self, sync_session: Session) -> None:
         super().__init__()
         self.sync_session = self._proxied = sync_session
+        self._held: list[object] = []
 
     async def exec(self, statement: Any, **options: Any) -> Any:
         return self.sync_session.exec(statement, **options)
 
     async def get(self, entity: Any, ident: Any, **options: Any) -> Any:
-        return self.sync_session.get(entity, ident, **options)
+        found = self.sync_session.get(entity, ident, **options)
+        if found is not None:
+            # The identity map holds rows weakly: a row looked up, used and dropped is read
+            # again by the next lookup in the same transaction. Held until the session ends.
+            self._held.append(found)
+        return found
 
     async def flush(self, objects: Any = None) -> None:
         self.sync_session.flush(objects)

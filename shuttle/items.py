@@ -153,6 +153,7 @@ async def _add_version(
                 declaration, row=row, field="declaration"
             )
     tx.session.add(version)
+    tx.versions[item.id, number] = version
     return version
 
 

@@ -32,11 +32,14 @@ def recipient_ids(version: ItemVersion) -> list[str]:
 
 
 async def current_version(tx: Tx, item: Item) -> ItemVersion:
-    """The item's current version."""
-    query = select(ItemVersion).where(
-        ItemVersion.item_id == item.id, ItemVersion.number == item.version
-    )
-    return (await tx.session.exec(query)).one()
+    """The item's current version (read once a transaction)."""
+    known: ItemVersion | None = tx.versions.get((item.id, item.version))
+    if known is None:
+        query = select(ItemVersion).where(
+            ItemVersion.item_id == item.id, ItemVersion.number == item.version
+        )
+        known = tx.versions[item.id, item.version] = (await tx.session.exec(query)).one()
+    return known
 
 
 async def approvers(tx: Tx, item: Item) -> set[str]:

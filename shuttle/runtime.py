@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlmodel import col, select
@@ -27,6 +27,19 @@ log = logging.getLogger("shuttle.runtime")
 
 
 @dataclass
+class Memo:
+    """What this process remembers of its own committed writes, to skip reading them back.
+
+    Only ever a shortcut: when the database disagrees with it, the full check runs.
+    """
+
+    # The audit log's head as this process last signed it: (size, root, signature).
+    signed_head: tuple[int, str, str] | None = None
+    # The day of the newest checkpoint this process knows of.
+    checkpoint_day: date | None = None
+
+
+@dataclass
 class Tx:
     """One transaction: the session, the keys to open its rows, and work to do after commit."""
 
@@ -42,8 +55,11 @@ class Tx:
     serialise_cases: bool = False
     locked_cases: set[str] = field(default_factory=set)
     ciphers: dict[str, DataCipher] = field(default_factory=dict)
+    # Items' versions looked up in this transaction, by (item id, number): read once.
+    versions: dict[tuple[str, int], Any] = field(default_factory=dict)
     # Cases with an audited change in this transaction: told to the notifier after commit.
     changed_cases: set[str] = field(default_factory=set)
+    memo: Memo = field(default_factory=Memo)
 
     async def lock_case(self, case_id: str) -> None:
         """Serialise this write with every other write on the same case (PostgreSQL).
@@ -109,6 +125,7 @@ class Runtime:
     observer: CommitObserver | None = None
     # Work that goes on after the request that started it has been answered.
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    memo: Memo = field(default_factory=Memo)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` in the background; a failure is logged (by kind, never its text)."""
@@ -148,6 +165,7 @@ class Runtime:
                 utcnow(),
                 writable=True,
                 serialise_cases=not self.db.is_sqlite,
+                memo=self.memo,
             )
             yield tx
             if tx.changed_cases:
@@ -166,4 +184,4 @@ class Runtime:
     async def read(self) -> AsyncIterator[Tx]:
         """A read-only transaction."""
         async with self.db.reading() as session:
-            yield Tx(session, self.keys, self.policies, self.settings, utcnow())
+            yield Tx(session, self.keys, self.policies, self.settings, utcnow(), memo=self.memo)

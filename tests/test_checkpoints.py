@@ -131,6 +131,7 @@ async def test_first_change_of_each_day_keeps_a_checkpoint(runtime: Runtime) -> 
         await (await tx.session.connection()).execute(
             text("UPDATE audit_checkpoint SET created_at = :t"), {"t": yesterday}
         )
+    runtime.memo.checkpoint_day = yesterday.date()  # as the process remembered it yesterday
     await _add(runtime, 1)
     kept = await _kept(runtime)
     assert [(size, reason) for _, size, reason, _ in kept] == [(1, "day"), (3, "day")]
