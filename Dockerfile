@@ -1,4 +1,13 @@
 # Shuttle against PostgreSQL: see docker-compose.yml.
+
+# The pages' CSS, scripts and images (web/static is built, not kept in git): the same
+# scripts/build-assets as `make setup`, from the pinned npm packages in web/assets.
+FROM node:22-slim AS assets
+WORKDIR /build
+COPY scripts/build-assets ./scripts/build-assets
+COPY web/assets ./web/assets
+RUN bash scripts/build-assets
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +26,7 @@ COPY pyproject.toml README.md* ./
 COPY shuttle ./shuttle
 COPY policies ./policies
 COPY web ./web
+COPY --from=assets /build/web/static ./web/static
 RUN pip install . && rm -rf build ./*.egg-info
 
 RUN useradd --system --uid 10001 --home-dir /data --no-create-home shuttle \
