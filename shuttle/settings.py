@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     sqlite_on_loop: bool = Field(
         default=True,
         description="Run SQLite on the event loop's thread, only commits and BEGIN off it "
-        "(shuttle/sqlite_driver.py); false: aiosqlite's thread for every call.",
+        "(shuttle/db.py's LoopSession); false: asyncio sessions over aiosqlite's thread.",
     )
 
     @model_validator(mode="after")

@@ -15,6 +15,9 @@ loop keeps serving while they wait. Nothing else changes: the same SQL, the same
 the same durability.
 
 Use it with ``create_async_engine("sqlite+aiosqlite:///PATH", async_creator=creator(PATH))``.
+The service's own sessions go one step further (``shuttle.db.LoopSession``: synchronous
+SQLAlchemy on the loop's thread, no greenlet per call) and use ``run_off_loop`` from here for
+the same two statements; this driver serves the asyncio engines (migrations, tools, tests).
 """
 
 from __future__ import annotations
