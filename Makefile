@@ -75,13 +75,13 @@ translations: $(STAMP)
 		-i web/locale/messages.pot -d web/locale -l cy
 
 lint: $(STAMP)
-	$(BIN)/ruff check shuttle tests
-	$(BIN)/ruff format --check shuttle tests
+	$(BIN)/ruff check shuttle tests bench
+	$(BIN)/ruff format --check shuttle tests bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix shuttle tests
-	$(BIN)/ruff format shuttle tests
+	$(BIN)/ruff check --fix shuttle tests bench
+	$(BIN)/ruff format shuttle tests bench
 
 # Screening's precision and recall per kind of flag over the labelled corpus in tests/screening
 # (its speed: scripts/bench-screening, kept out of the test suite).
