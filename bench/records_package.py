@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -199,17 +200,31 @@ def main() -> None:
     if args.phase:
         print(json.dumps(asyncio.run(measure(args.folder, args.phase, json.loads(args.ids)))))
         return
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="shuttle-bench-records-"))
+    if args.folder is not None:
+        results = run(args.items, args.folder, args.phases.split(","), show=print)
+    else:
+        with tempfile.TemporaryDirectory(prefix="shuttle-bench-records-") as tmp:
+            results = run(args.items, Path(tmp), args.phases.split(","), show=print)
+    for result in results:
+        print(json.dumps(result))
+
+
+def run(
+    items: int, folder: Path, phases: list[str], show: Callable[[str], object] = lambda _: None
+) -> list[dict[str, Any]]:
+    """Prepare a case of ``items`` in ``folder``, then measure each phase in its own process."""
     started = time.perf_counter()
-    ids = asyncio.run(prepare(folder, args.items))
-    print(f"prepared {args.items} items in {time.perf_counter() - started:.0f} s in {folder}")
-    for phase in args.phases.split(","):
+    ids = asyncio.run(prepare(folder, items))
+    show(f"prepared {items} items in {time.perf_counter() - started:.0f} s in {folder}")
+    results = []
+    for phase in phases:
         out = subprocess.run(
             [sys.executable, "-m", "bench.records_package", "--folder", str(folder),
              "--phase", phase, "--ids", json.dumps(ids)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
-        print(out.stdout.strip())
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return results
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@
    submit, approve, inbox, read) driven by ``bench.load`` in its own process at each
    concurrency, for a bounded time.
 3. Screening of a 2,000-word letter (``scripts/bench-screening``).
+4. The disclosure package of a case of 10,000 items (``bench.records_package``): time and
+   peak memory above idle for each phase.
 
 Figures are printed as a table with the cycle's requests/s as a ratio of the floor's measured
 in the same run (this machine is shared and noisy: ratios travel, absolute numbers do not).
@@ -32,6 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import records_package
+from bench.records_package import PHASES
 from shuttle import totp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,6 +357,12 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench.json")
     parser.add_argument(
+        "--records-items",
+        type=int,
+        default=10_000,
+        help="items in the case whose disclosure package is measured (0: not measured)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -374,6 +384,11 @@ def main() -> None:
             levels, args.seconds, folder, group_commit=True, profile=args.profile
         )
     screened = screening()
+    records: list[dict[str, Any]] = []
+    if args.records_items:
+        print(f"disclosure package of a case of {args.records_items} items ...", flush=True)
+        with tempfile.TemporaryDirectory(prefix="shuttle-bench-records-") as tmp:
+            records = records_package.run(args.records_items, Path(tmp), list(PHASES))
     print()
     print("req/s of every request kind together; ratio = req/s / the floor's in this run")
     print("'1 commit' = the service committing each write on its own (group commit off)")
@@ -385,6 +400,11 @@ def main() -> None:
         print(f"start-up, {label}: {value * 1000:.0f} ms")
     median, p99 = screened["median_ms"], screened["p99_ms"]
     print(f"screening a 2,000-word letter: median {median:.1f} ms, p99 {p99:.1f} ms")
+    for phase in records:
+        print(
+            f"disclosure package, {args.records_items} items, {phase['phase']}: "
+            f"{phase['seconds']:.2f} s, peak {phase['peak_above_idle_mb']} MB above idle"
+        )
     errors = {n: cycle[n]["errors"] for n in levels if cycle[n]["errors"]}
     if errors:
         print(f"errors during the cycle: {errors}")
@@ -392,6 +412,7 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "floor": floor, "stack_floor": stack, "cycle": cycle, "cycle_commit_each": each,
         "startup_seconds": startup, "screening": screened,
+        "records_package": {"items": args.records_items, "phases": records},
         "ratio": {n: cycle[n]["rps"] / floor[n]["rps"] for n in levels if floor[n]["rps"]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
     }, indent=2))  # fmt: skip
