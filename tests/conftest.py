@@ -97,6 +97,32 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# scripts/test-all runs each backend's suite as two processes side by side: the long tests
+# (the browser journeys, which mostly wait for chromium and a served process, and the stateful
+# leak test) with SHUTTLE_TEST_PART=long, and all the others with SHUTTLE_TEST_PART=rest.
+TEST_PART_VARIABLE = "SHUTTLE_TEST_PART"
+LONG_TESTS = ("browser", "test_leaks_stateful.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With SHUTTLE_TEST_PART set, run only that part of the suite (the other is deselected,
+    however the tests were named on the command line)."""
+    part = os.environ.get(TEST_PART_VARIABLE)
+    if not part:
+        return
+    if part not in ("long", "rest"):
+        raise pytest.UsageError(f"{TEST_PART_VARIABLE} must be 'long' or 'rest', not {part!r}")
+    tests = Path(__file__).parent
+    chosen, other = [], []
+    for item in items:
+        path = item.path
+        is_long = path.is_relative_to(tests) and path.relative_to(tests).parts[0] in LONG_TESTS
+        (chosen if (part == "long") == is_long else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = chosen
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Give the environment back as it was."""
     _environment.undo()
