@@ -13,6 +13,9 @@ Nothing from the developer's own ``SHUTTLE_*`` environment reaches a test: those
 removed for the session (but ``SHUTTLE_TEST_*``, which choose the backend), and the settings
 are built with every field given explicitly. A test that needs other settings makes them with
 ``settings.model_copy(update={...})`` or :func:`make_settings`.
+
+Passwords are hashed with Argon2id at its smallest cost in the test process (see
+``cheap_password_hashing``), but in tests/test_passwords.py, which checks the production cost.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from aiohttp.web import Application, Request
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import make_url
 
+from shuttle import passwords
 from shuttle.bootstrap import initialise, open_runtime
 from shuttle.runtime import Runtime
 from shuttle.schema import upgrade_to_head
@@ -83,9 +87,40 @@ def pytest_configure(config: pytest.Config) -> None:
             _environment.delenv(name)
     config.addinivalue_line(
         "markers",
+        "production_password_hashing: hash passwords at the production Argon2id cost "
+        "(other tests hash them at the smallest cost)",
+    )
+    config.addinivalue_line(
+        "markers",
         "backend(name): run this test only when the run's backend is name "
         "('sqlite' or 'postgresql'); skipped on the other",
     )
+
+
+# scripts/test-all runs each backend's suite as two processes side by side: the long tests
+# (the browser journeys, which mostly wait for chromium and a served process, and the stateful
+# leak test) with SHUTTLE_TEST_PART=long, and all the others with SHUTTLE_TEST_PART=rest.
+TEST_PART_VARIABLE = "SHUTTLE_TEST_PART"
+LONG_TESTS = ("browser", "test_leaks_stateful.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With SHUTTLE_TEST_PART set, run only that part of the suite (the other is deselected,
+    however the tests were named on the command line)."""
+    part = os.environ.get(TEST_PART_VARIABLE)
+    if not part:
+        return
+    if part not in ("long", "rest"):
+        raise pytest.UsageError(f"{TEST_PART_VARIABLE} must be 'long' or 'rest', not {part!r}")
+    tests = Path(__file__).parent
+    chosen, other = [], []
+    for item in items:
+        path = item.path
+        is_long = path.is_relative_to(tests) and path.relative_to(tests).parts[0] in LONG_TESTS
+        (chosen if (part == "long") == is_long else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = chosen
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -103,6 +138,32 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise pytest.UsageError(f"{item.nodeid}: backend marker needs 'sqlite' or 'postgresql'")
     if wanted != current_backend():
         pytest.skip(f"runs on {wanted} only")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id at its smallest cost (64 KiB, 1 pass) for hashes made in the test process.
+
+    Tests make accounts and sign people in as set-up, thousands of times in a run; at the
+    production cost (19 MiB, 2 passes: 20 to 60 ms each here) that was minutes of the suite.
+    A stored hash carries its own parameters, so checking it works the same, in this process
+    and in a served one. tests/test_passwords.py (marked ``production_password_hashing``)
+    checks the production parameters; servers and commands run as subprocesses hash at the
+    production cost too. The cached dummy hash is forgotten on both sides of a test, so no
+    test sees one made at the other cost.
+    """
+    if request.node.get_closest_marker("production_password_hashing"):
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "MEMORY_COST_KIB", 64)
+    patch.setattr(passwords, "ITERATIONS", 1)
+    passwords.dummy_hash.cache_clear()
+    try:
+        yield
+    finally:
+        patch.undo()
+        passwords.dummy_hash.cache_clear()
 
 
 def _in_own_thread(work: Callable[[], T]) -> T:

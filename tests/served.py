@@ -96,14 +96,6 @@ class Server:
                 pytest.fail(f"the server did not come up:\n{self.log_text()}")
             time.sleep(0.1)
 
-    def cli_sync(self, *args: str, stdin: str | None = None) -> str:
-        """``cli`` for code without an event loop."""
-        done = subprocess.run(
-            [SHUTTLE, *args], input=stdin or "", capture_output=True, text=True, env=self.env
-        )
-        assert done.returncode == 0, f"shuttle {' '.join(args)}: {done.stderr}"
-        return done.stdout
-
 
 def shuttle_env(settings: Settings) -> dict[str, str]:
     """The environment for ``shuttle`` commands on ``settings``' data, and no other SHUTTLE_*."""

@@ -28,7 +28,6 @@ from tests.access_world import AccessWorld, build_world, csrf_token, request_hea
 from tests.test_bad_input import (
     World,
     audit_size,
-    cheap_password_hashing,  # noqa: F401  (autouse: fast hashing)
 )
 
 # SHUTTLE_TEST_ACCESS_DISCOVER=<file>: send every request, even the allowed ones, and write

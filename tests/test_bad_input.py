@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 import shuttle.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from shuttle import passwords
 from shuttle.models import AuditHead
 from shuttle.routes import ROUTES, Route
 from shuttle.runtime import Runtime
@@ -318,18 +317,6 @@ class World:
                 path = f"/api/v1/disclosure-requests/{(await self.disclosure())['id']}/release"
                 return Target(lead, path, {}, status)
         pytest.fail(f"{route.name} takes a body: aim it at a real object in World.target")
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Argon2id at its smallest cost: these tests sign in a dozen times each and test bodies,
-    not passwords (stored hashes carry their own parameters, so checking still works).
-    The cached dummy hash is forgotten afterwards, so no later test sees a cheap one."""
-    monkeypatch.setattr(passwords, "MEMORY_COST_KIB", 64)
-    monkeypatch.setattr(passwords, "ITERATIONS", 1)
-    passwords.dummy_hash.cache_clear()
-    yield
-    passwords.dummy_hash.cache_clear()
 
 
 @pytest.fixture

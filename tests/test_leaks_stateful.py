@@ -104,7 +104,7 @@ from tests.scenario import PASSWORD, build_case
 
 T = TypeVar("T")
 
-EXAMPLES = int(os.environ.get("SHUTTLE_TEST_STATEFUL_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("SHUTTLE_TEST_STATEFUL_EXAMPLES", "200"))
 STEPS = int(os.environ.get("SHUTTLE_TEST_STATEFUL_STEPS", "10"))
 MAX_ITEMS = 12
 # Long runs (make test-deep) outlive the default token idle time of the golden sign-ins.
@@ -2273,6 +2273,31 @@ def break_summaries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(relay, "_attribution", attribution)
 
 
+def break_case_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rules 5 and 6: a supervisor with no place on a case is given any assignment of it (a
+    dropped scope check in ``access.assignment``: docs/security.md's broken build)."""
+    from sqlmodel import select
+
+    from shuttle import access
+
+    original = access.assignment
+
+    async def assignment(tx: Any, actor: Any, case_id: str) -> Any:
+        try:
+            return await original(tx, actor, case_id)
+        except access.NotFound:
+            if actor.role != "supervisor":
+                raise
+            query = select(access.Assignment).where(access.Assignment.case_id == case_id)
+            found = (await tx.session.exec(query)).first()
+            if found is None:
+                raise
+            await tx.lock_case(case_id)
+            return found
+
+    monkeypatch.setattr(access, "assignment", assignment)
+
+
 def break_item_access(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rule 5: a participant may open any item of their case."""
     from shuttle import access
@@ -2370,6 +2395,7 @@ def break_logging(monkeypatch: pytest.MonkeyPatch) -> None:
 MUTANTS = {
     f.__name__: f
     for f in (
+        break_case_scope,
         break_item_page,
         break_logging,
         break_willingness,
@@ -2393,13 +2419,14 @@ def test_the_machine_finds_a_planted_bug(
     mutant: str, database_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Break one rule in the running server (monkeypatched, nothing in shuttle/ edited): the
-    state machine must notice within a modest budget."""
+    state machine must notice within the runs ``make test`` gives it (``EXAMPLES``)."""
     MUTANTS[mutant](monkeypatch)
     book = CastBook(database_factory, tmp_path)
     try:
         with pytest.raises(Leak) as caught:
-            run_machine(book, 150, STEPS, database=None, phases=[Phase.generate])
-        print(f"\n{mutant}: {str(caught.value).splitlines()[0]}")
+            run_machine(book, EXAMPLES, STEPS, database=None, phases=[Phase.generate])
+        found = str(caught.value).splitlines()[0]
+        print(f"\n{mutant}: caught in run {book.stats['runs']} of {EXAMPLES}: {found}")
     finally:
         book.close()
 

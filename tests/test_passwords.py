@@ -1,4 +1,5 @@
-"""Tests for shuttle.passwords, using real Argon2id."""
+"""Tests for shuttle.passwords, using real Argon2id at the production cost (the rest of the
+suite hashes at the smallest cost: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shuttle.passwords import (
 )
 
 PASSWORD = "correct horse battery staple"
+pytestmark = pytest.mark.production_password_hashing
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,6 @@ from shuttle.routes import ROUTES
 from tests.access_table import ALLOWED, API, OBJECTS
 from tests.access_world import AccessWorld, build_world
 from tests.conftest import DatabaseFactory, make_settings
-from tests.test_bad_input import cheap_password_hashing  # noqa: F401  (autouse: fast hashing)
 
 T = TypeVar("T")
 EXAMPLES = int(os.environ.get("SHUTTLE_TEST_SCHEMATHESIS_EXAMPLES", "4"))

@@ -39,9 +39,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless, for one module's tests."""
+    """Debian's chromium, headless, started once for all the browser tests (each test has
+    browser contexts of its own, so nothing but the process is shared)."""
     if not CHROMIUM.exists():
         message = (
             f"no browser at {CHROMIUM}: install Debian's chromium and fonts-liberation "
@@ -82,7 +83,7 @@ def site(served_settings: Settings, tmp_path: Path, browser: Browser) -> Iterato
     """The real server on this test's own database, with staff accounts, and the browser."""
     with serving(served_settings, tmp_path) as server:
         server.wait_until_ready()
-        running = Site(server, browser)
+        running = Site(server, browser, served_settings)
         try:
             yield running
             running.sweep_welsh()

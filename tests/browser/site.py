@@ -1,12 +1,15 @@
 """The site under test, as people meet it: accounts, a browser context per person, and checks
 of every page (axe, reflow at 320 px, screenshots).
 
-Set-up that a journey does not test (staff accounts, a case to start from) goes through the
-real command line and the real JSON API; everything a journey tests goes through the pages.
+Set-up that a journey does not test goes through the service layer (staff accounts, as
+``shuttle users add`` makes them, without a process for each) and the real JSON API (a case to
+start from); everything a journey tests goes through the pages. The command line itself is
+tested in tests/test_cli.py and, against a served process, in tests/test_api_walkthrough.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -20,9 +23,11 @@ from axe_playwright_python.sync_playwright import Axe
 from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from shuttle.settings import PROJECT_ROOT
+from shuttle import accounts
+from shuttle.bootstrap import open_runtime
+from shuttle.settings import PROJECT_ROOT, Settings
 from tests import authenticator
-from tests.conftest import current_backend
+from tests.conftest import _in_own_thread, current_backend
 from tests.served import Server
 
 PASSWORD = "a long enough browser password"
@@ -58,6 +63,7 @@ class Site:
 
     server: Server
     browser: Browser
+    settings: Settings
     staff_ids: dict[str, str] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
     # GET pages seen: (URL, whose browser) -> screenshot name; visited again in Welsh.
@@ -69,18 +75,28 @@ class Site:
         """http://127.0.0.1:<port>."""
         return self.server.base
 
-    # --- set-up through the command line and the JSON API --------------------------------
+    # --- set-up through the service layer and the JSON API ---------------------------------
 
     def staff(self, key: str) -> str:
-        """A staff account (made once) for ``key`` in STAFF_ROLES; returns its e-mail."""
+        """A staff account (made once) for ``key`` in STAFF_ROLES; returns its e-mail.
+
+        Made as ``shuttle users add`` makes it (``accounts.add_user`` on the server's own
+        data), in this process: a ``shuttle`` process for each account cost a second or so.
+        """
         email = f"{key}@service.example"
         if key not in self.staff_ids:
             role, name = STAFF_ROLES[key]
-            out = self.server.cli_sync(
-                "users", "add", "--role", role, "--email", email, "--name", name,
-                "--password-stdin", stdin=PASSWORD + "\n",
-            )  # fmt: skip
-            self.staff_ids[key] = out.strip()
+
+            async def add() -> str:
+                runtime = open_runtime(self.settings)
+                try:
+                    return await accounts.add_user(
+                        runtime, role=role, email=email, name=name, password=PASSWORD
+                    )
+                finally:
+                    await runtime.close()
+
+            self.staff_ids[key] = _in_own_thread(lambda: asyncio.run(add()))
         return email
 
     def api(self, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
