@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import asyncpg
+import hypothesis
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
@@ -43,6 +44,11 @@ from shuttle.bootstrap import initialise, open_runtime
 from shuttle.runtime import Runtime
 from shuttle.schema import upgrade_to_head
 from shuttle.settings import Settings
+
+# No Hypothesis deadlines: speed is measured in `make bench`, never by a test, and a loaded
+# 2-core machine made a 200 ms deadline fail a password check that took 252 ms.
+hypothesis.settings.register_profile("shuttle", deadline=None)
+hypothesis.settings.load_profile("shuttle")
 
 Backend = Literal["sqlite", "postgresql"]
 TEST_DATABASE_URL_VARIABLE = "SHUTTLE_TEST_DATABASE_URL"
