@@ -1075,6 +1075,36 @@ async def test_a_rewrite_is_not_laundered_by_the_next_append(client: Any, runtim
     assert not result.ok, "the forged entry is now covered by the service's own signature"
 
 
+async def test_a_forged_head_is_not_signed_over_by_the_process_that_signed_the_last(
+    client: Any, runtime: Runtime
+) -> None:
+    """The service skips re-checking the signature of the head it signed itself last
+    (``Memo.signed_head``): a head rewritten whole (entry, frontier, root) without the key must
+    still be refused, in that same running process, before anything is signed on top of it."""
+    await build_case(client, runtime)  # this runtime has just signed the head
+    entries, _ = await log_of(runtime)
+    async with runtime.write() as tx:
+        forged = json.loads(entries[3].entry)
+        forged["actor"] = "00000000-0000-4000-8000-000000000000"
+        await _set_entry(tx, 3, _canonical(forged))
+        rewritten, _ = await read_log(tx)
+        frontier = Frontier()
+        for row in rewritten:
+            frontier.append(bytes.fromhex(row.leaf_hash))
+        await sql(
+            tx,
+            "UPDATE audit_head SET frontier = :f, root_hash = :r",
+            f=frontier.to_json(),
+            r=frontier.root().hex(),
+        )
+    with pytest.raises(audit.AuditIntegrityError):
+        await accounts.add_user(
+            runtime, role="practitioner", email="next@service.example", name="N", password=PASSWORD
+        )
+    async with runtime.read() as tx:
+        assert not (await audit.verify(tx)).ok
+
+
 SEEDED_TAMPERINGS = 1000
 
 
